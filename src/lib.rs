@@ -1,0 +1,1 @@
+//! Workspace package that owns the top-level tests, examples and benches.

@@ -1,0 +1,414 @@
+//! [`FetcherBuilder`]: the fluent builder of [`BodyTokenFetcher`] and
+//! [`HeaderTokenFetcher`], covering every parameter of the seed's fetchers plus
+//! token injection and request hooks. Settings are checked in `build()`, which
+//! returns the first invalid one as an error instead of panicking.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderName};
+
+use crate::error::{Error, Result};
+use crate::fetcher::Context;
+use crate::http::{HttpTokenFetcher, HttpTokenFetcherBuilder, header_pair};
+use crate::request::{ContentType, Injection, RequestTemplate, TokenRequest};
+use crate::response::BodyFields;
+use crate::secret::Secret;
+use crate::step::{BodyTokenFetcher, HeaderTokenFetcher, HttpStep, TokenSource};
+
+/// Builds a [`BodyTokenFetcher`] or a [`HeaderTokenFetcher`].
+///
+/// Start with [`BodyTokenFetcher::builder`] or [`HeaderTokenFetcher::builder`]. A
+/// step that needs earlier tokens names them with
+/// [`depends_on`](FetcherBuilder::depends_on) and says where each goes with
+/// [`inject_header`](FetcherBuilder::inject_header),
+/// [`inject_field`](FetcherBuilder::inject_field) or [`inject`](FetcherBuilder::inject);
+/// anything else is done in a [`with_request`](FetcherBuilder::with_request) hook.
+///
+/// ```
+/// use tokenfetch::{BodyTokenFetcher, Injection};
+///
+/// let user = BodyTokenFetcher::builder("user_token")
+///     .endpoint("/v1/user/token")
+///     .json()
+///     .data("username", "user@example.com")
+///     .data("password", "password123")
+///     .depends_on("device_token")
+///     .depends_on("app_token")
+///     .inject_header("device_token", "X-Device-Token")
+///     .inject(Injection::header("app_token", "Authorization").format("Bearer {token}"))
+///     .build()?;
+/// # Ok::<_, tokenfetch::Error>(())
+/// ```
+#[must_use = "a builder does nothing until `build()` is called"]
+pub struct FetcherBuilder<S> {
+    name: String,
+    http: HttpTokenFetcherBuilder,
+    endpoint: Option<String>,
+    method: Method,
+    headers: Vec<(String, Secret)>,
+    query: Vec<(String, Secret)>,
+    data: Vec<(String, Secret)>,
+    content_type: ContentType,
+    ttl: Option<Duration>,
+    depends_on: Vec<String>,
+    injections: Vec<Injection>,
+    hooks: Vec<crate::request::RequestHook>,
+    source: S,
+}
+
+/// The body-specific settings of a [`FetcherBuilder`] for a [`BodyTokenFetcher`].
+#[derive(Debug, Clone, Default)]
+pub struct BodySource {
+    fields: BodyFields,
+    refresh_grant: bool,
+}
+
+/// The header-specific settings of a [`FetcherBuilder`] for a [`HeaderTokenFetcher`].
+#[derive(Debug, Clone)]
+pub struct HeaderSource {
+    header: String,
+    token_type: String,
+}
+
+impl Default for HeaderSource {
+    fn default() -> Self {
+        HeaderSource {
+            header: "Authorization".to_owned(),
+            token_type: crate::token::DEFAULT_TOKEN_TYPE.to_owned(),
+        }
+    }
+}
+
+impl BodyTokenFetcher {
+    /// Starts a builder for step `name`, with the seed's defaults: POST, form
+    /// encoding, fields `access_token`, `token_type`, `expires_in`,
+    /// `refresh_token`, token type `Bearer`.
+    pub fn builder(name: impl Into<String>) -> FetcherBuilder<BodySource> {
+        FetcherBuilder::new(name.into(), BodySource::default())
+    }
+}
+
+impl HeaderTokenFetcher {
+    /// Starts a builder for step `name`, with the seed's defaults: POST, token in
+    /// the `Authorization` header, token type `Bearer`.
+    pub fn builder(name: impl Into<String>) -> FetcherBuilder<HeaderSource> {
+        FetcherBuilder::new(name.into(), HeaderSource::default())
+    }
+}
+
+impl<S> FetcherBuilder<S> {
+    fn new(name: String, source: S) -> Self {
+        FetcherBuilder {
+            name,
+            http: HttpTokenFetcher::builder(),
+            endpoint: None,
+            method: Method::POST,
+            headers: Vec::new(),
+            query: Vec::new(),
+            data: Vec::new(),
+            content_type: ContentType::Form,
+            ttl: None,
+            depends_on: Vec::new(),
+            injections: Vec::new(),
+            hooks: Vec::new(),
+            source,
+        }
+    }
+
+    /// The base URL the endpoint is relative to. Without one, the engine's is used.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.http = self.http.base_url(base_url);
+        self
+    }
+
+    /// The token endpoint: a path relative to the base URL, or an absolute URL.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The HTTP method (default POST).
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Sends a GET: the request data goes in the query string.
+    pub fn get(self) -> Self {
+        self.method(Method::GET)
+    }
+
+    /// Sends a POST (the default).
+    pub fn post(self) -> Self {
+        self.method(Method::POST)
+    }
+
+    /// Adds a request header (the seed's `request_headers`). The value is treated
+    /// as secret.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<Secret>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a header sent with every request of this step's HTTP layer (the seed's
+    /// `HttpTokenFetcher(headers=...)`).
+    pub fn default_header(mut self, name: impl Into<String>, value: impl Into<Secret>) -> Self {
+        self.http = self.http.header(name, value);
+        self
+    }
+
+    /// Adds a request data field (the seed's `request_data`): a body field for
+    /// POST, a query parameter for GET. The value is treated as secret.
+    pub fn data(mut self, key: impl Into<String>, value: impl Into<Secret>) -> Self {
+        self.data.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds several request data fields.
+    pub fn request_data<K, V>(mut self, data: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<Secret>,
+    {
+        self.data
+            .extend(data.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Adds a query parameter, whatever the method.
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<Secret>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+
+    /// How POST data is encoded (default [`ContentType::Form`]).
+    pub fn content_type(mut self, content_type: ContentType) -> Self {
+        self.content_type = content_type;
+        self
+    }
+
+    /// Encodes POST data as JSON.
+    pub fn json(self) -> Self {
+        self.content_type(ContentType::Json)
+    }
+
+    /// Encodes POST data as a form (the default).
+    pub fn form(self) -> Self {
+        self.content_type(ContentType::Form)
+    }
+
+    /// How long the token may be cached; the sooner of this and the token's own
+    /// expiry wins.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// The timeout of one request (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.http = self.http.timeout(timeout);
+        self
+    }
+
+    /// Whether to verify TLS certificates (default `true`).
+    pub fn verify_ssl(mut self, verify: bool) -> Self {
+        self.http = self.http.verify_ssl(verify);
+        self
+    }
+
+    /// Allows plain `http://` to hosts other than loopback.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.http = self.http.allow_insecure_http(allow);
+        self
+    }
+
+    /// Uses this client (build it without redirects).
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.http = self.http.client(client);
+        self
+    }
+
+    /// Names a step whose token this step needs.
+    pub fn depends_on(mut self, step: impl Into<String>) -> Self {
+        self.depends_on.push(step.into());
+        self
+    }
+
+    /// Puts step `from`'s access token into header `header`.
+    pub fn inject_header(self, from: impl Into<String>, header: impl Into<String>) -> Self {
+        self.inject(Injection::header(from, header))
+    }
+
+    /// Puts step `from`'s access token into body field `field`.
+    pub fn inject_field(self, from: impl Into<String>, field: impl Into<String>) -> Self {
+        self.inject(Injection::field(from, field))
+    }
+
+    /// Adds an injection: any part of a dependency's token, anywhere in the
+    /// request, through an optional format.
+    pub fn inject(mut self, injection: Injection) -> Self {
+        self.injections.push(injection);
+        self
+    }
+
+    /// Adjusts the request given the context, after data and injections are in:
+    /// the escape hatch for what injections cannot say.
+    ///
+    /// ```
+    /// use tokenfetch::BodyTokenFetcher;
+    ///
+    /// let fetcher = BodyTokenFetcher::builder("final_token")
+    ///     .endpoint("/final/token")
+    ///     .depends_on("session_token")
+    ///     .with_request(|request, context| {
+    ///         let session = context.require("session_token")?;
+    ///         let short: String = session.access_token().expose().chars().take(8).collect();
+    ///         request.set_data("session_prefix", short);
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<_, tokenfetch::Error>(())
+    /// ```
+    pub fn with_request<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&mut TokenRequest, &Context) -> Result<()> + Send + Sync + 'static,
+    {
+        self.hooks.push(Arc::new(hook));
+        self
+    }
+
+    fn build_step(self, source: TokenSource) -> Result<HttpStep> {
+        let name = self.name;
+        let fail = |error: Error| error.with_step(&name);
+        if name.is_empty() {
+            return Err(Error::config("a step name must not be empty"));
+        }
+        let endpoint = self.endpoint.ok_or_else(|| {
+            fail(Error::config("no endpoint is set; call `endpoint(\"/path\")`"))
+        })?;
+        let http = self.http.build().map_err(fail)?;
+        let mut headers = HeaderMap::new();
+        for (key, value) in &self.headers {
+            let (key, value) = header_pair(key, value.expose()).map_err(fail)?;
+            headers.append(key, value);
+        }
+        for dependency in &self.depends_on {
+            if *dependency == name {
+                return Err(fail(Error::config(format!("step `{name}` depends on itself"))));
+            }
+        }
+        for injection in &self.injections {
+            injection.validate(&name, &self.depends_on).map_err(fail)?;
+        }
+        let mut template = RequestTemplate::new(
+            self.method,
+            endpoint,
+            headers,
+            self.query,
+            self.data,
+            self.content_type,
+        );
+        template.injections = self.injections;
+        template.hooks = self.hooks;
+        Ok(HttpStep {
+            name,
+            depends_on: self.depends_on,
+            ttl: self.ttl,
+            http,
+            template,
+            source,
+        })
+    }
+}
+
+impl FetcherBuilder<BodySource> {
+    /// The JSON field holding the access token (default `access_token`).
+    pub fn token_field(mut self, field: impl Into<String>) -> Self {
+        self.source.fields.token = field.into();
+        self
+    }
+
+    /// The JSON field holding the token type (default `token_type`).
+    pub fn token_type_field(mut self, field: impl Into<String>) -> Self {
+        self.source.fields.token_type = field.into();
+        self
+    }
+
+    /// The JSON field holding the lifetime in seconds (default `expires_in`).
+    pub fn expires_in_field(mut self, field: impl Into<String>) -> Self {
+        self.source.fields.expires_in = field.into();
+        self
+    }
+
+    /// The JSON field holding the refresh token (default `refresh_token`).
+    pub fn refresh_token_field(mut self, field: impl Into<String>) -> Self {
+        self.source.fields.refresh_token = field.into();
+        self
+    }
+
+    /// The token type when the response names none (default `Bearer`).
+    pub fn default_token_type(mut self, token_type: impl Into<String>) -> Self {
+        self.source.fields.default_token_type = token_type.into();
+        self
+    }
+
+    /// Renews the token with the OAuth2 `refresh_token` grant when it has a refresh
+    /// token, instead of repeating the original request. The refresh request is
+    /// the step's request with its data replaced by `grant_type=refresh_token`,
+    /// the refresh token, and the `client_id`, `client_secret` and `scope` it had.
+    pub fn refresh_grant(mut self, enabled: bool) -> Self {
+        self.source.refresh_grant = enabled;
+        self
+    }
+
+    /// Checks the settings and builds the fetcher.
+    pub fn build(self) -> Result<BodyTokenFetcher> {
+        let source = TokenSource::Body {
+            fields: self.source.fields.clone(),
+            refresh_grant: self.source.refresh_grant,
+        };
+        self.build_step(source).map(BodyTokenFetcher)
+    }
+}
+
+impl FetcherBuilder<HeaderSource> {
+    /// The response header holding the token (default `Authorization`).
+    pub fn token_header(mut self, header: impl Into<String>) -> Self {
+        self.source.header = header.into();
+        self
+    }
+
+    /// The token type recorded in the token (default `Bearer`).
+    pub fn token_type(mut self, token_type: impl Into<String>) -> Self {
+        self.source.token_type = token_type.into();
+        self
+    }
+
+    /// Checks the settings and builds the fetcher.
+    pub fn build(self) -> Result<HeaderTokenFetcher> {
+        let header = HeaderName::from_bytes(self.source.header.as_bytes()).map_err(|_| {
+            Error::config(format!("invalid token header name `{}`", self.source.header))
+                .with_step(&self.name)
+        })?;
+        let source = TokenSource::Header {
+            header,
+            token_type: self.source.token_type.clone(),
+        };
+        self.build_step(source).map(HeaderTokenFetcher)
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for FetcherBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FetcherBuilder")
+            .field("name", &self.name)
+            .field("endpoint", &self.endpoint)
+            .field("method", &self.method)
+            .field("depends_on", &self.depends_on)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}

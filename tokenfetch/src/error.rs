@@ -1,0 +1,317 @@
+//! [`Error`]: why a token could not be had, and whether trying again can help.
+//!
+//! One opaque type with predicates, in the manner of `reqwest::Error`: the caller
+//! branches on [`Error::kind`], [`Error::is_retryable`], [`Error::status`] or the
+//! parsed [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2) fields
+//! of [`Error::oauth`], never on the message. An `Error` is cheap to clone, so that
+//! every caller waiting on one fetch receives the same error. Its message never
+//! holds a token, a secret or a request URL's query.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+/// What went wrong, coarsely: enough to decide what to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The server could not be reached or the connection broke. Retryable.
+    Transport,
+    /// The request or the whole load took longer than allowed. Retryable.
+    Timeout,
+    /// The server failed or asked to slow down: 5xx, 408 or 429. Retryable; see
+    /// [`Error::retry_after`].
+    Server,
+    /// The server refused the request: an RFC 6749 error or another 4xx. Not
+    /// retryable: fix the credentials or the request.
+    Refused,
+    /// The server answered 2xx but the answer holds no usable token: a missing
+    /// field or header, a body that does not parse, a body over the size limit.
+    BadResponse,
+    /// The step or the engine is configured wrongly: a bad URL, header or graph.
+    Config,
+}
+
+impl ErrorKind {
+    fn describe(self) -> &'static str {
+        match self {
+            ErrorKind::Transport => "could not reach the token server",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Server | ErrorKind::Refused => "Token request failed",
+            ErrorKind::BadResponse => "bad token response",
+            ErrorKind::Config => "invalid configuration",
+        }
+    }
+}
+
+/// The error fields of [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2),
+/// parsed from an error response's JSON or form-encoded body.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct OAuthError {
+    /// The error code: `invalid_client`, `invalid_grant`, `unauthorized_client`...
+    pub error: String,
+    /// A human-readable explanation, if the server sent one.
+    #[serde(default)]
+    pub error_description: Option<String>,
+    /// A page about the error, if the server sent one.
+    #[serde(default)]
+    pub error_uri: Option<String>,
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.error)?;
+        if let Some(description) = &self.error_description {
+            write!(f, ": {description}")?;
+        }
+        if let Some(uri) = &self.error_uri {
+            write!(f, " (see {uri})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a token could not be had (the seed's `AuthenticationException`).
+///
+/// ```
+/// use tokenfetch::{Error, ErrorKind};
+///
+/// let error = Error::new(ErrorKind::Refused, "credentials revoked").with_step("app_token");
+/// assert_eq!(error.step(), Some("app_token"));
+/// assert!(!error.is_retryable());
+/// assert_eq!(error.to_string(), "Token request failed for step `app_token`: credentials revoked");
+/// ```
+#[derive(Clone)]
+pub struct Error {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    step: Option<String>,
+    status: Option<StatusCode>,
+    oauth: Option<OAuthError>,
+    retry_after: Option<Duration>,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error of `kind` with a message saying what happened. The message must not
+    /// hold a secret.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            inner: Arc::new(Inner {
+                kind,
+                message: message.into(),
+                step: None,
+                status: None,
+                oauth: None,
+                retry_after: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// A [`ErrorKind::Config`] error.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    /// A [`ErrorKind::BadResponse`] error.
+    pub fn bad_response(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::BadResponse, message)
+    }
+
+    /// The error for a non-2xx answer: [`ErrorKind::Server`] for 5xx, 408 and 429,
+    /// [`ErrorKind::Refused`] for any other status.
+    pub fn from_status(status: StatusCode) -> Self {
+        let kind = if status.is_server_error()
+            || status == StatusCode::REQUEST_TIMEOUT
+            || status == StatusCode::TOO_MANY_REQUESTS
+        {
+            ErrorKind::Server
+        } else {
+            ErrorKind::Refused
+        };
+        let mut error = Error::new(kind, format!("HTTP {status}"));
+        error.inner_mut().status = Some(status);
+        error
+    }
+
+    /// Names the step that failed (the seed's `service_name`); kept if already set.
+    pub fn with_step(mut self, step: impl Into<String>) -> Self {
+        if self.inner.step.is_none() {
+            self.inner_mut().step = Some(step.into());
+        }
+        self
+    }
+
+    /// Attaches the underlying cause.
+    pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
+        self.inner_mut().source = Some(Arc::new(source));
+        self
+    }
+
+    pub(crate) fn with_oauth(mut self, oauth: OAuthError) -> Self {
+        self.inner_mut().oauth = Some(oauth);
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.inner_mut().retry_after = retry_after;
+        self
+    }
+
+    /// Turns a `reqwest` failure into a transport or timeout error, dropping the URL
+    /// (its query may carry request data).
+    pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
+        let kind = if error.is_timeout() {
+            ErrorKind::Timeout
+        } else if error.is_builder() {
+            ErrorKind::Config
+        } else {
+            ErrorKind::Transport
+        };
+        let message = match kind {
+            ErrorKind::Timeout => "the token request took longer than the step's timeout",
+            ErrorKind::Config => "the token request could not be built",
+            _ => "the connection failed; check that the server is up and the URL is right",
+        };
+        Error::new(kind, message).with_source(error.without_url())
+    }
+
+    fn inner_mut(&mut self) -> &mut Inner {
+        Arc::make_mut(&mut self.inner)
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The step that failed (the seed's `service_name`).
+    pub fn step(&self) -> Option<&str> {
+        self.inner.step.as_deref()
+    }
+
+    /// The HTTP status of the failed answer, where there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// The RFC 6749 error the server sent, where it sent one.
+    pub fn oauth(&self) -> Option<&OAuthError> {
+        self.inner.oauth.as_ref()
+    }
+
+    /// How long the server asked to wait (`Retry-After`), where it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// The message alone, without the step and the cause.
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// Whether trying again later may succeed: transport failures, timeouts, 5xx,
+    /// 408 and 429.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Server
+        )
+    }
+
+    /// Whether the request or the load timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether the server refused the request (4xx other than 408 and 429).
+    pub fn is_refused(&self) -> bool {
+        self.inner.kind == ErrorKind::Refused
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
+        f.write_str(inner.kind.describe())?;
+        if let Some(step) = &inner.step {
+            write!(f, " for step `{step}`")?;
+        }
+        write!(f, ": {}", inner.message)?;
+        if let Some(oauth) = &inner.oauth {
+            write!(f, " ({oauth})")?;
+        }
+        if let Some(retry_after) = inner.retry_after {
+            write!(f, "; retry after {}s", retry_after.as_secs())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_decides_the_kind() {
+        assert_eq!(
+            Error::from_status(StatusCode::UNAUTHORIZED).kind(),
+            ErrorKind::Refused
+        );
+        for status in [408, 429, 500, 502, 503, 504] {
+            let error = Error::from_status(StatusCode::from_u16(status).unwrap());
+            assert_eq!(error.kind(), ErrorKind::Server, "{status}");
+            assert!(error.is_retryable());
+        }
+    }
+
+    #[test]
+    fn message_keeps_the_seed_wording() {
+        let error = Error::from_status(StatusCode::UNAUTHORIZED)
+            .with_step("test_token")
+            .with_oauth(OAuthError {
+                error: "invalid_client".into(),
+                error_description: Some("unknown client".into()),
+                error_uri: None,
+            });
+        assert_eq!(
+            error.to_string(),
+            "Token request failed for step `test_token`: HTTP 401 Unauthorized (invalid_client: unknown client)"
+        );
+    }
+
+    #[test]
+    fn first_step_name_wins() {
+        let error = Error::config("x").with_step("inner").with_step("outer");
+        assert_eq!(error.step(), Some("inner"));
+    }
+}

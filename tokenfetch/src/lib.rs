@@ -1,0 +1,61 @@
+//! Multi-step token fetching.
+//!
+//! Services often need a chain of tokens before they can call an API: a device
+//! token, then an app token, then a user token whose request carries the first two.
+//! tokenfetch lets you declare each step, with a fluent builder or a derive, and
+//! fetches them: dependencies first, every token read from the body or a header
+//! exactly where you said, every failure reported as a typed [`Error`], no secret
+//! ever printed.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use tokenfetch::{BodyTokenFetcher, Context, TokenFetcher};
+//!
+//! # async fn run() -> tokenfetch::Result<()> {
+//! let fetcher = BodyTokenFetcher::builder("oauth_token")
+//!     .base_url("https://auth.example.com")
+//!     .endpoint("/oauth/token")
+//!     .data("grant_type", "client_credentials")
+//!     .data("client_id", "your-client-id")
+//!     .data("client_secret", "your-client-secret")
+//!     .data("scope", "read write")
+//!     .ttl(Duration::from_secs(3600))
+//!     .build()?;
+//!
+//! let token = fetcher.fetch(&Context::new()).await?;
+//! println!("expires at {:?}", token.expires_at());
+//! # Ok(()) }
+//! ```
+//!
+//! The pieces:
+//! - [`TokenFetcher`]: a step (the seed's `TokenFetcherInterface`); implement it by
+//!   hand for a fully custom step.
+//! - [`BodyTokenFetcher`] and [`HeaderTokenFetcher`], made by a [`FetcherBuilder`]:
+//!   HTTP steps reading the token from a JSON body or a response header.
+//! - [`HttpTokenFetcher`]: the HTTP settings every HTTP step shares.
+//! - [`TokenData`], [`Secret`], [`Error`].
+
+#![deny(missing_docs, missing_debug_implementations)]
+
+mod builder;
+mod error;
+mod fetcher;
+mod http;
+mod request;
+mod response;
+mod secret;
+mod step;
+mod token;
+
+pub use builder::{BodySource, FetcherBuilder, HeaderSource};
+pub use error::{Error, ErrorKind, OAuthError, Result};
+pub use fetcher::{BoxFuture, Context, TokenFetcher, TokenStep};
+pub use http::{
+    DEFAULT_TIMEOUT, HttpResponse, HttpTokenFetcher, HttpTokenFetcherBuilder, MAX_BODY_BYTES,
+};
+pub use request::{ContentType, Injection, TokenPart, TokenRequest};
+pub use secret::Secret;
+pub use step::{BodyTokenFetcher, HeaderTokenFetcher};
+pub use token::{DEFAULT_TOKEN_TYPE, TokenData};
+
+pub use reqwest::{Method, StatusCode};

@@ -1,0 +1,183 @@
+//! Reading a token out of a 2xx answer: from a JSON (or form-encoded) body's fields,
+//! or from a response header. Every failure names the field or header concerned.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderName;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{HttpResponse, describe_body};
+use crate::token::{DEFAULT_TOKEN_TYPE, MAX_LIFETIME, TokenData};
+
+/// The names of the body fields a token is read from (the seed's `token_field`,
+/// `token_type_field`, `expires_in_field`, `refresh_token_field` and
+/// `default_token_type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BodyFields {
+    pub(crate) token: String,
+    pub(crate) token_type: String,
+    pub(crate) expires_in: String,
+    pub(crate) refresh_token: String,
+    pub(crate) default_token_type: String,
+}
+
+impl Default for BodyFields {
+    fn default() -> Self {
+        BodyFields {
+            token: "access_token".to_owned(),
+            token_type: "token_type".to_owned(),
+            expires_in: "expires_in".to_owned(),
+            refresh_token: "refresh_token".to_owned(),
+            default_token_type: DEFAULT_TOKEN_TYPE.to_owned(),
+        }
+    }
+}
+
+impl BodyFields {
+    /// Reads the token from a 2xx body. A body with an `error` field is a refusal,
+    /// whatever its status.
+    pub(crate) fn read(&self, response: &HttpResponse) -> Result<TokenData> {
+        let mut object = body_object(response)?;
+        if object.get("error").is_some_and(Value::is_string) {
+            let oauth = response.oauth_error();
+            let mut error = Error::new(
+                ErrorKind::Refused,
+                format!("HTTP {} with an error in the body", response.status()),
+            );
+            if let Some(oauth) = oauth {
+                error = error.with_oauth(oauth);
+            }
+            return Err(error);
+        }
+        let access_token = match object.remove(&self.token) {
+            Some(Value::String(token)) if !token.is_empty() => token,
+            Some(Value::String(_)) => {
+                return Err(Error::bad_response(format!(
+                    "the token field `{}` is empty",
+                    self.token
+                )));
+            }
+            Some(_) => {
+                return Err(Error::bad_response(format!(
+                    "the token field `{}` is not a string",
+                    self.token
+                )));
+            }
+            None => {
+                return Err(Error::bad_response(format!(
+                    "the response has no token field `{}`; set `token_field` to the field that holds the token",
+                    self.token
+                )));
+            }
+        };
+        let mut token = TokenData::new(access_token);
+        token = match object.remove(&self.token_type) {
+            Some(Value::String(token_type)) if !token_type.is_empty() => {
+                token.with_token_type(token_type)
+            }
+            _ => token.with_token_type(self.default_token_type.clone()),
+        };
+        if let Some(value) = object.remove(&self.expires_in) {
+            if let Some(lifetime) = lifetime(&value, &self.expires_in)? {
+                token = token.with_expires_in(lifetime);
+            }
+        }
+        if let Some(Value::String(refresh)) = object.remove(&self.refresh_token) {
+            if !refresh.is_empty() {
+                token = token.with_refresh_token(refresh);
+            }
+        }
+        for (key, value) in object {
+            token = token.with_extra(key, value);
+        }
+        Ok(token)
+    }
+}
+
+/// The body as a JSON object; a form-encoded body becomes an object of strings.
+fn body_object(response: &HttpResponse) -> Result<Map<String, Value>> {
+    if response.is_form() {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(response.body())
+            .map_err(|_| Error::bad_response("the form-encoded body does not parse"))?;
+        return Ok(pairs
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect());
+    }
+    match serde_json::from_slice::<Value>(response.body()) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(Error::bad_response("the body is JSON but not an object")),
+        Err(_) => Err(Error::bad_response(format!(
+            "the body is not JSON ({})",
+            describe_body(response.body())
+        ))),
+    }
+}
+
+/// `expires_in` as a number or a numeric string; negative means already expired,
+/// absurdly large is clamped, `null` means unknown.
+fn lifetime(value: &Value, field: &str) -> Result<Option<Duration>> {
+    let seconds = match value {
+        Value::Null => return Ok(None),
+        Value::Number(number) => number.as_f64(),
+        Value::String(text) => text.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(seconds) if seconds.is_finite() => {
+            let clamped = seconds.clamp(0.0, MAX_LIFETIME.as_secs_f64());
+            Ok(Some(Duration::from_secs_f64(clamped)))
+        }
+        _ => Err(Error::bad_response(format!(
+            "the field `{field}` is not a number of seconds"
+        ))),
+    }
+}
+
+/// Reads the token from a response header; a value starting with the token type
+/// (`Bearer abc`) loses that prefix.
+pub(crate) fn token_from_header(
+    response: &HttpResponse,
+    header: &HeaderName,
+    token_type: &str,
+) -> Result<TokenData> {
+    let value = response.headers().get(header).ok_or_else(|| {
+        Error::bad_response(format!(
+            "the response has no header `{header}`; set `token_header` to the header that holds the token"
+        ))
+    })?;
+    let value = value.to_str().map_err(|_| {
+        Error::bad_response(format!(
+            "the header `{header}` is not valid visible ASCII"
+        ))
+    })?;
+    let value = value.trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(token_type) => rest.trim(),
+        _ => value,
+    };
+    if token.is_empty() {
+        return Err(Error::bad_response(format!("the header `{header}` is empty")));
+    }
+    Ok(TokenData::new(token).with_token_type(token_type))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lifetime_accepts_numbers_and_numeric_strings() {
+        let field = "expires_in";
+        assert_eq!(lifetime(&json!(3600), field).unwrap(), Some(Duration::from_secs(3600)));
+        assert_eq!(lifetime(&json!("3600"), field).unwrap(), Some(Duration::from_secs(3600)));
+        assert_eq!(lifetime(&json!(-5), field).unwrap(), Some(Duration::ZERO));
+        assert_eq!(lifetime(&json!(1e300), field).unwrap(), Some(MAX_LIFETIME));
+        assert_eq!(lifetime(&json!(null), field).unwrap(), None);
+        let error = lifetime(&json!("soon"), field).unwrap_err();
+        assert!(error.to_string().contains("`expires_in`"));
+        assert!(lifetime(&json!([1]), field).is_err());
+    }
+}
