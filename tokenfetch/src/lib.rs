@@ -47,6 +47,10 @@ mod secret;
 mod step;
 mod token;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
 pub use builder::{BodySource, FetcherBuilder, HeaderSource};
 pub use error::{Error, ErrorKind, OAuthError, Result};
 pub use fetcher::{BoxFuture, Context, TokenFetcher, TokenStep};
@@ -59,3 +63,6 @@ pub use step::{BodyTokenFetcher, HeaderTokenFetcher};
 pub use token::{DEFAULT_TOKEN_TYPE, TokenData};
 
 pub use reqwest::{Method, StatusCode};
+
+/// Derives [`TokenFetcher`] and [`TokenStep`] for a struct whose fields are a step's request data.
+pub use tokenfetch_derive::TokenStep;
