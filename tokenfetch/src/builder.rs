@@ -287,7 +287,9 @@ impl<S> FetcherBuilder<S> {
             return Err(Error::config("a step name must not be empty"));
         }
         let endpoint = self.endpoint.ok_or_else(|| {
-            fail(Error::config("no endpoint is set; call `endpoint(\"/path\")`"))
+            fail(Error::config(
+                "no endpoint is set; call `endpoint(\"/path\")`",
+            ))
         })?;
         let http = self.http.build().map_err(fail)?;
         let mut headers = HeaderMap::new();
@@ -297,7 +299,9 @@ impl<S> FetcherBuilder<S> {
         }
         for dependency in &self.depends_on {
             if *dependency == name {
-                return Err(fail(Error::config(format!("step `{name}` depends on itself"))));
+                return Err(fail(Error::config(format!(
+                    "step `{name}` depends on itself"
+                ))));
             }
         }
         for injection in &self.injections {
@@ -390,8 +394,11 @@ impl FetcherBuilder<HeaderSource> {
     /// Checks the settings and builds the fetcher.
     pub fn build(self) -> Result<HeaderTokenFetcher> {
         let header = HeaderName::from_bytes(self.source.header.as_bytes()).map_err(|_| {
-            Error::config(format!("invalid token header name `{}`", self.source.header))
-                .with_step(&self.name)
+            Error::config(format!(
+                "invalid token header name `{}`",
+                self.source.header
+            ))
+            .with_step(&self.name)
         })?;
         let source = TokenSource::Header {
             header,

@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -59,6 +59,8 @@ pub struct HttpTokenFetcher {
     allow_insecure_http: bool,
     headers: HeaderMap,
     client: Option<reqwest::Client>,
+    /// Made on first use when neither this fetcher nor the context has a client.
+    own_client: Arc<OnceLock<reqwest::Client>>,
 }
 
 impl Default for HttpTokenFetcher {
@@ -70,6 +72,7 @@ impl Default for HttpTokenFetcher {
             allow_insecure_http: false,
             headers: HeaderMap::new(),
             client: None,
+            own_client: Arc::default(),
         }
     }
 }
@@ -115,7 +118,9 @@ impl HttpTokenFetcher {
                 join(base, endpoint)?
             }
             Err(error) => {
-                return Err(Error::config(format!("invalid endpoint `{endpoint}`: {error}")));
+                return Err(Error::config(format!(
+                    "invalid endpoint `{endpoint}`: {error}"
+                )));
             }
         };
         check_scheme(&url, self.allow_insecure_http)?;
@@ -123,7 +128,8 @@ impl HttpTokenFetcher {
     }
 
     /// Starts a request to `endpoint` with the default headers and the timeout set,
-    /// through this fetcher's client, the context's, or a shared default one.
+    /// through this fetcher's client, else the context's, else one this fetcher
+    /// makes on first use and keeps.
     pub fn request(
         &self,
         method: Method,
@@ -133,7 +139,13 @@ impl HttpTokenFetcher {
         let url = self.url(endpoint, context)?;
         let client = match self.client.as_ref().or(context.client()) {
             Some(client) => client,
-            None => default_client()?,
+            None => match self.own_client.get() {
+                Some(client) => client,
+                None => {
+                    let client = build_client(client_builder())?;
+                    self.own_client.get_or_init(|| client)
+                }
+            },
         };
         Ok(client
             .request(method, url)
@@ -250,12 +262,9 @@ impl HttpTokenFetcherBuilder {
         let verify_ssl = self.verify_ssl.unwrap_or(true);
         let client = match self.client {
             Some(ClientOption(client)) => Some(client),
-            None if !verify_ssl => Some(
-                client_builder()
-                    .tls_danger_accept_invalid_certs(true)
-                    .build()
-                    .map_err(|error| Error::config("cannot build the HTTP client").with_source(error))?,
-            ),
+            None if !verify_ssl => Some(build_client(
+                client_builder().tls_danger_accept_invalid_certs(true),
+            )?),
             None => None,
         };
         Ok(HttpTokenFetcher {
@@ -265,6 +274,7 @@ impl HttpTokenFetcherBuilder {
             allow_insecure_http: self.allow_insecure_http,
             headers,
             client,
+            own_client: Arc::default(),
         })
     }
 }
@@ -333,7 +343,12 @@ impl HttpResponse {
 
     /// `Retry-After` as seconds or as an HTTP date, capped.
     fn retry_after(&self) -> Option<Duration> {
-        let value = self.headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+        let value = self
+            .headers
+            .get(reqwest::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?
+            .trim();
         let delay = match value.parse::<u64>() {
             Ok(seconds) => Duration::from_secs(seconds),
             Err(_) => {
@@ -397,13 +412,11 @@ fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
 }
 
-/// The client shared by all steps that were given none.
-fn default_client() -> Result<&'static reqwest::Client> {
-    static CLIENT: OnceLock<std::result::Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| client_builder().build().map_err(|error| error.to_string()))
-        .as_ref()
-        .map_err(|error| Error::config(format!("cannot build the HTTP client: {error}")))
+/// Builds a client, reporting a failure (TLS set-up) as a configuration error.
+fn build_client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client> {
+    builder
+        .build()
+        .map_err(|error| Error::config("cannot build the HTTP client").with_source(error))
 }
 
 /// Parses a base URL, naming it (without credentials) in the error.
@@ -427,7 +440,8 @@ fn join(base: &Url, endpoint: &str) -> Result<Url> {
         base.as_str().trim_end_matches('/'),
         endpoint.trim_start_matches('/')
     );
-    Url::parse(&joined).map_err(|error| Error::config(format!("invalid endpoint `{endpoint}`: {error}")))
+    Url::parse(&joined)
+        .map_err(|error| Error::config(format!("invalid endpoint `{endpoint}`: {error}")))
 }
 
 /// Refuses plain `http://` to a host that is not loopback, unless allowed.
@@ -484,14 +498,25 @@ mod tests {
     #[test]
     fn join_keeps_the_base_path() {
         let base = Url::parse("https://h.example/api/").unwrap();
-        assert_eq!(join(&base, "/v1/token").unwrap().as_str(), "https://h.example/api/v1/token");
+        assert_eq!(
+            join(&base, "/v1/token").unwrap().as_str(),
+            "https://h.example/api/v1/token"
+        );
         let base = Url::parse("https://h.example").unwrap();
-        assert_eq!(join(&base, "token").unwrap().as_str(), "https://h.example/token");
+        assert_eq!(
+            join(&base, "token").unwrap().as_str(),
+            "https://h.example/token"
+        );
     }
 
     #[test]
     fn plain_http_only_to_loopback() {
-        for ok in ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:1", "https://a.example"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:1",
+            "https://a.example",
+        ] {
             check_scheme(&Url::parse(ok).unwrap(), false).unwrap();
         }
         let remote = Url::parse("http://user:pw@auth.example/x?secret=1").unwrap();

@@ -143,7 +143,10 @@ fn keys(pairs: &[(String, Secret)]) -> Vec<&str> {
 }
 
 fn expose(pairs: &[(String, Secret)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.expose())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.expose()))
+        .collect()
 }
 
 /// Which part of a dependency's [`TokenData`] an [`Injection`] takes.

@@ -148,9 +148,7 @@ pub(crate) fn token_from_header(
         ))
     })?;
     let value = value.to_str().map_err(|_| {
-        Error::bad_response(format!(
-            "the header `{header}` is not valid visible ASCII"
-        ))
+        Error::bad_response(format!("the header `{header}` is not valid visible ASCII"))
     })?;
     let value = value.trim();
     let token = match value.split_once(' ') {
@@ -158,7 +156,9 @@ pub(crate) fn token_from_header(
         _ => value,
     };
     if token.is_empty() {
-        return Err(Error::bad_response(format!("the header `{header}` is empty")));
+        return Err(Error::bad_response(format!(
+            "the header `{header}` is empty"
+        )));
     }
     Ok(TokenData::new(token).with_token_type(token_type))
 }
@@ -171,8 +171,14 @@ mod tests {
     #[test]
     fn lifetime_accepts_numbers_and_numeric_strings() {
         let field = "expires_in";
-        assert_eq!(lifetime(&json!(3600), field).unwrap(), Some(Duration::from_secs(3600)));
-        assert_eq!(lifetime(&json!("3600"), field).unwrap(), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            lifetime(&json!(3600), field).unwrap(),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            lifetime(&json!("3600"), field).unwrap(),
+            Some(Duration::from_secs(3600))
+        );
         assert_eq!(lifetime(&json!(-5), field).unwrap(), Some(Duration::ZERO));
         assert_eq!(lifetime(&json!(1e300), field).unwrap(), Some(MAX_LIFETIME));
         assert_eq!(lifetime(&json!(null), field).unwrap(), None);

@@ -66,7 +66,15 @@ impl HttpStep {
             .into_iter()
             .filter_map(|key| request.data(key).map(|value| (key, value.clone())))
             .collect();
-        for key in ["grant_type", "username", "password", "client_id", "client_secret", "scope", "code"] {
+        for key in [
+            "grant_type",
+            "username",
+            "password",
+            "client_id",
+            "client_secret",
+            "scope",
+            "code",
+        ] {
             request.remove_data(key);
         }
         let mut refreshed_request = request;
@@ -81,8 +89,13 @@ impl HttpStep {
     }
 
     fn can_refresh(&self, token: &TokenData) -> bool {
-        matches!(self.source, TokenSource::Body { refresh_grant: true, .. })
-            && token.refresh_token().is_some()
+        matches!(
+            self.source,
+            TokenSource::Body {
+                refresh_grant: true,
+                ..
+            }
+        ) && token.refresh_token().is_some()
     }
 }
 
