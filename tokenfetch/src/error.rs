@@ -219,6 +219,12 @@ impl Error {
         self.inner.retry_after
     }
 
+    /// Which graph rule [`EngineBuilder::build`](crate::EngineBuilder::build)
+    /// found broken, for a graph error.
+    pub fn graph_error(&self) -> Option<&crate::GraphError> {
+        self.inner.source.as_deref()?.downcast_ref()
+    }
+
     /// The message alone, without the step and the cause.
     pub fn message(&self) -> &str {
         &self.inner.message

@@ -38,9 +38,13 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod builder;
+mod cache;
+mod engine;
 mod error;
 mod fetcher;
+mod graph;
 mod http;
+mod policy;
 mod request;
 mod response;
 mod secret;
@@ -52,11 +56,14 @@ mod token;
 pub mod __private;
 
 pub use builder::{BodySource, FetcherBuilder, HeaderSource};
+pub use engine::{Engine, EngineBuilder, StepHandle};
 pub use error::{Error, ErrorKind, OAuthError, Result};
 pub use fetcher::{BoxFuture, Context, TokenFetcher, TokenStep};
+pub use graph::GraphError;
 pub use http::{
     DEFAULT_TIMEOUT, HttpResponse, HttpTokenFetcher, HttpTokenFetcherBuilder, MAX_BODY_BYTES,
 };
+pub use policy::{RefreshPolicy, RetryPolicy};
 pub use request::{ContentType, Injection, TokenPart, TokenRequest};
 pub use secret::Secret;
 pub use step::{BodyTokenFetcher, HeaderTokenFetcher};

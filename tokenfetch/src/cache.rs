@@ -1,0 +1,84 @@
+//! The per-step cache slot: the current token with the instants it must be renewed
+//! and given up, the fetch in flight that every caller shares, and the last failure.
+//!
+//! Reading a fresh token is the hot path: one atomic load through `arc-swap`, one
+//! `Arc` clone, one clock read; no lock, no allocation.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwapOption;
+use futures_util::future::Shared;
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::fetcher::BoxFuture;
+use crate::token::TokenData;
+
+/// A cached token and its deadlines.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) token: Arc<TokenData>,
+    /// From this instant on, callers renew the token.
+    pub(crate) refresh_at: Instant,
+    /// From this instant on, the token is never handed out.
+    pub(crate) expires_at: Instant,
+}
+
+/// A fetch in flight, awaited by every caller that wants the step meanwhile.
+pub(crate) type SharedFetch = Shared<BoxFuture<'static, Result<Arc<TokenData>>>>;
+
+/// What is guarded by the slot's lock: only touched on the slow path.
+#[derive(Default)]
+pub(crate) struct SlotState {
+    pub(crate) inflight: Option<SharedFetch>,
+    pub(crate) failure: Option<(Instant, Error)>,
+}
+
+/// One step's cache.
+#[derive(Default)]
+pub(crate) struct Slot {
+    entry: ArcSwapOption<Entry>,
+    state: Mutex<SlotState>,
+}
+
+impl Slot {
+    /// The token, if it is not yet due for renewal.
+    #[inline]
+    pub(crate) fn fresh(&self, now: Instant) -> Option<Arc<TokenData>> {
+        let entry = self.entry.load();
+        match entry.as_deref() {
+            Some(entry) if now < entry.refresh_at => Some(Arc::clone(&entry.token)),
+            _ => None,
+        }
+    }
+
+    /// The token, if it has not expired (it may be due for renewal).
+    pub(crate) fn valid(&self, now: Instant) -> Option<Arc<TokenData>> {
+        let entry = self.entry.load();
+        match entry.as_deref() {
+            Some(entry) if now < entry.expires_at => Some(Arc::clone(&entry.token)),
+            _ => None,
+        }
+    }
+
+    /// The cached entry, expired or not.
+    pub(crate) fn entry(&self) -> Option<Arc<Entry>> {
+        self.entry.load_full()
+    }
+
+    pub(crate) fn store(&self, entry: Entry) {
+        self.entry.store(Some(Arc::new(entry)));
+    }
+
+    pub(crate) fn clear(&self) {
+        self.entry.store(None);
+    }
+
+    /// Locks the slow-path state. A panic while it was held leaves nothing half
+    /// done, so a poisoned lock is simply taken over.
+    pub(crate) fn state(&self) -> MutexGuard<'_, SlotState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

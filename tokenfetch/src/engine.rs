@@ -1,0 +1,558 @@
+//! [`Engine`]: fetches a graph of steps and caches every token (the seed's pipelines
+//! and token manager).
+//!
+//! Resolving a step resolves its dependencies first, all of them concurrently, each
+//! through its own cache slot; a step's fetch runs in a task of its own that every
+//! caller shares, so one request goes out per step however many callers ask, and a
+//! caller that gives up cancels nothing for the others.
+
+use std::any::TypeId;
+use std::fmt;
+use std::sync::{Arc, Weak};
+
+use futures_util::FutureExt;
+use futures_util::future::try_join_all;
+use tokio::time::Instant;
+use tracing::Instrument;
+use url::Url;
+
+use crate::cache::{Entry, Slot};
+use crate::error::{Error, ErrorKind, Result};
+use crate::fetcher::{BoxFuture, Context, TokenFetcher, TokenStep};
+use crate::graph::{Graph, GraphError};
+use crate::http::parse_base_url;
+use crate::policy::{RefreshPolicy, RetryPolicy};
+use crate::token::TokenData;
+
+/// Fetches and caches the tokens of a graph of steps.
+///
+/// Cheap to clone: clones share the steps and the cache. See [`EngineBuilder`] for
+/// what can be configured and [`RefreshPolicy`] / [`RetryPolicy`] for the cache
+/// and retry rules.
+///
+/// ```no_run
+/// use tokenfetch::{BodyTokenFetcher, Engine, HeaderTokenFetcher};
+///
+/// # async fn run() -> tokenfetch::Result<()> {
+/// let engine = Engine::builder()
+///     .base_url("https://auth.example.com")
+///     .step(
+///         HeaderTokenFetcher::builder("device_token")
+///             .endpoint("/device/register")
+///             .header("X-Device-ID", "device-123")
+///             .token_header("X-Device-Token")
+///             .build()?,
+///     )
+///     .step(
+///         BodyTokenFetcher::builder("user_token")
+///             .endpoint("/user/auth")
+///             .data("username", "user")
+///             .data("password", "pass")
+///             .depends_on("device_token")
+///             .inject_header("device_token", "X-Device-Token")
+///             .build()?,
+///     )
+///     .build()?;
+///
+/// let user = engine.token_by_name("user_token").await?; // device_token first, then user_token
+/// let again = engine.token_by_name("user_token").await?; // from the cache
+/// assert_eq!(user, again);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    steps: Vec<Step>,
+    graph: Graph,
+    base_url: Option<Url>,
+    client: reqwest::Client,
+    refresh: RefreshPolicy,
+    retry: RetryPolicy,
+}
+
+struct Step {
+    fetcher: Box<dyn TokenFetcher>,
+    type_id: TypeId,
+    name: String,
+    slot: Slot,
+}
+
+/// A step of one engine, looked up once: [`Engine::get`] with a handle does no name
+/// lookup at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepHandle {
+    index: usize,
+    engine: usize,
+}
+
+impl Engine {
+    /// Starts a builder.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The token of step type `S`, fetching it and its dependencies if it is not
+    /// cached or is due for renewal.
+    pub async fn token<S: TokenStep>(&self) -> Result<Arc<TokenData>> {
+        let index = self.index_of(TypeId::of::<S>(), S::NAME)?;
+        self.token_at(index).await
+    }
+
+    /// The token of the step named `name`.
+    pub async fn token_by_name(&self, name: &str) -> Result<Arc<TokenData>> {
+        let index = self.index_by_name(name)?;
+        self.token_at(index).await
+    }
+
+    /// The token of the step behind `handle`.
+    ///
+    /// # Panics
+    ///
+    /// If `handle` comes from another engine (one not cloned from this one).
+    pub async fn get(&self, handle: StepHandle) -> Result<Arc<TokenData>> {
+        assert_eq!(
+            handle.engine,
+            self.id(),
+            "a StepHandle is only valid for the engine that made it"
+        );
+        self.token_at(handle.index).await
+    }
+
+    /// A handle to step type `S`, for [`get`](Engine::get).
+    pub fn handle<S: TokenStep>(&self) -> Result<StepHandle> {
+        let index = self.index_of(TypeId::of::<S>(), S::NAME)?;
+        Ok(StepHandle {
+            index,
+            engine: self.id(),
+        })
+    }
+
+    /// A handle to the step named `name`, for [`get`](Engine::get).
+    pub fn handle_by_name(&self, name: &str) -> Result<StepHandle> {
+        let index = self.index_by_name(name)?;
+        Ok(StepHandle {
+            index,
+            engine: self.id(),
+        })
+    }
+
+    /// Drops the cached token of step `name`, so that the next caller fetches a new
+    /// one. Returns whether such a step exists.
+    pub fn invalidate(&self, name: &str) -> bool {
+        match self.inner.graph.index.get(name) {
+            Some(&index) => {
+                self.inner.steps[index].slot.clear();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The names of the steps, in registration order.
+    pub fn step_names(&self) -> impl Iterator<Item = &str> {
+        self.inner.steps.iter().map(|step| step.name.as_str())
+    }
+
+    #[inline]
+    async fn token_at(&self, index: usize) -> Result<Arc<TokenData>> {
+        let step = &self.inner.steps[index];
+        if let Some(token) = step.slot.fresh(Instant::now()) {
+            tracing::trace!(step = %step.name, cache = "hit");
+            return Ok(token);
+        }
+        Inner::resolve(&self.inner, index).await
+    }
+
+    fn index_of(&self, type_id: TypeId, name: &str) -> Result<usize> {
+        self.inner
+            .steps
+            .iter()
+            .position(|step| step.type_id == type_id)
+            .ok_or_else(|| unknown_step(name))
+    }
+
+    fn index_by_name(&self, name: &str) -> Result<usize> {
+        self.inner
+            .graph
+            .index
+            .get(name)
+            .copied()
+            .ok_or_else(|| unknown_step(name))
+    }
+
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+}
+
+fn unknown_step(name: &str) -> Error {
+    Error::config(format!(
+        "no step named `{name}` is registered with this engine; add it with `Engine::builder().step(..)`"
+    ))
+    .with_step(name)
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("steps", &self.step_names().collect::<Vec<_>>())
+            .field("refresh", &self.inner.refresh)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Clears a slot's in-flight fetch when the fetch task ends, however it ends.
+struct InflightGuard<'a>(&'a Slot);
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.state().inflight = None;
+    }
+}
+
+impl Inner {
+    /// Resolves step `index` on the slow path: joins the fetch in flight, or answers
+    /// from the last failure during its cool-down, or starts a fetch.
+    fn resolve(inner: &Arc<Inner>, index: usize) -> BoxFuture<'static, Result<Arc<TokenData>>> {
+        let inner = Arc::clone(inner);
+        Box::pin(async move {
+            let fetch = {
+                let slot = &inner.steps[index].slot;
+                let now = Instant::now();
+                let mut state = slot.state();
+                if let Some(token) = slot.fresh(now) {
+                    return Ok(token);
+                }
+                match &state.inflight {
+                    Some(fetch) => fetch.clone(),
+                    None => {
+                        if let Some((failed_at, error)) = &state.failure {
+                            if now < *failed_at + inner.refresh.failure_cooldown_value() {
+                                return slot.valid(now).ok_or_else(|| error.clone());
+                            }
+                        }
+                        let task = tokio::spawn(Inner::load(Arc::clone(&inner), index));
+                        let name = inner.steps[index].name.clone();
+                        let fetch = async move {
+                            task.await.unwrap_or_else(|_| {
+                                Err(Error::new(
+                                    ErrorKind::Config,
+                                    "the step's fetch panicked or its runtime shut down",
+                                )
+                                .with_step(name))
+                            })
+                        }
+                        .boxed()
+                        .shared();
+                        state.inflight = Some(fetch.clone());
+                        fetch
+                    }
+                }
+            };
+            fetch.await
+        })
+    }
+
+    /// The fetch task of step `index`: load, cache, remember a failure, fall back to
+    /// a still-valid token.
+    async fn load(self: Arc<Self>, index: usize) -> Result<Arc<TokenData>> {
+        let step = &self.steps[index];
+        let _inflight = InflightGuard(&step.slot);
+        let started = Instant::now();
+        let previous = step.slot.entry();
+        let span = tracing::info_span!(
+            "tokenfetch.fetch",
+            step = %step.name,
+            cache = if previous.is_some() { "refresh" } else { "miss" },
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let load_timeout = self.retry.load_timeout_value();
+        let deadline = started + load_timeout;
+        let result = tokio::time::timeout(
+            load_timeout,
+            self.load_token(index, previous.as_deref(), deadline)
+                .instrument(span.clone()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            let error = Error::new(
+                ErrorKind::Timeout,
+                format!("loading the token took longer than the load timeout of {load_timeout:?}"),
+            )
+            .with_step(&step.name);
+            step.fetcher.on_fetch_error(&error, &Context::new());
+            Err(error)
+        });
+        let now = Instant::now();
+        span.record("duration_ms", (now - started).as_millis() as u64);
+        let result = result.and_then(|token| {
+            let entry = self.entry_for(step, token, now)?;
+            let (token, refresh_at) = (Arc::clone(&entry.token), entry.refresh_at);
+            step.slot.store(entry);
+            if self.refresh.background_value() {
+                self.schedule_background_refresh(index, refresh_at);
+            }
+            Ok(token)
+        });
+        let mut state = step.slot.state();
+        match result {
+            Ok(token) => {
+                state.failure = None;
+                Ok(token)
+            }
+            Err(error) => {
+                state.failure = Some((now, error.clone()));
+                match step.slot.valid(now) {
+                    Some(token) => {
+                        let _enter = span.enter();
+                        tracing::warn!(
+                            step = %step.name,
+                            cache = "stale",
+                            "renewal failed; the cached token stays in use until it expires: {error}"
+                        );
+                        Ok(token)
+                    }
+                    None => Err(error),
+                }
+            }
+        }
+    }
+
+    /// Fetches step `index`'s token: dependencies first, then the request with
+    /// retries, the refresh grant where the cached token allows it, and one
+    /// renewal of the dependencies if the step is refused with 401.
+    async fn load_token(
+        self: &Arc<Self>,
+        index: usize,
+        previous: Option<&Entry>,
+        deadline: Instant,
+    ) -> Result<TokenData> {
+        let step = &self.steps[index];
+        let span = tracing::Span::current();
+        let mut context = self.context_for(index).await?;
+        let mut refresh_from = previous
+            .map(|entry| &*entry.token)
+            .filter(|token| token.refresh_token().is_some());
+        let mut dependencies_renewed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            span.record("attempt", attempt);
+            let result = match refresh_from.and_then(|token| step.fetcher.refresh(token, &context))
+            {
+                Some(refresh) => refresh.await,
+                None => step.fetcher.fetch(&context).await,
+            };
+            let error = match result {
+                Ok(token) => return Ok(token),
+                Err(error) => error.with_step(&step.name),
+            };
+            if let Some(status) = error.status() {
+                span.record("status", status.as_u16());
+            }
+            step.fetcher.on_fetch_error(&error, &context);
+            if refresh_from.is_some() && error.is_refused() {
+                // The refresh token was refused: fall back to the full request.
+                refresh_from = None;
+                attempt -= 1;
+                continue;
+            }
+            let dependencies = &self.graph.dependencies[index];
+            if error.status() == Some(reqwest::StatusCode::UNAUTHORIZED)
+                && !dependencies.is_empty()
+                && !dependencies_renewed
+            {
+                dependencies_renewed = true;
+                for &dependency in dependencies {
+                    self.steps[dependency].slot.clear();
+                }
+                context = self.context_for(index).await?;
+                attempt -= 1;
+                continue;
+            }
+            match self.retry.delay(attempt, &error) {
+                Some(wait) if Instant::now() + wait < deadline => {
+                    tracing::debug!(step = %step.name, attempt, ?wait, "retrying: {error}");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+
+    /// The context of step `index`: its dependencies' tokens, resolved concurrently,
+    /// and the engine's base URL and client.
+    async fn context_for(self: &Arc<Self>, index: usize) -> Result<Context> {
+        let dependencies = &self.graph.dependencies[index];
+        let tokens = try_join_all(dependencies.iter().map(|&dependency| {
+            let slot = &self.steps[dependency].slot;
+            match slot.fresh(Instant::now()) {
+                Some(token) => futures_util::future::ready(Ok(token)).boxed(),
+                None => Inner::resolve(self, dependency),
+            }
+        }))
+        .await?;
+        let mut context = Context::new().with_client(self.client.clone());
+        if let Some(base_url) = &self.base_url {
+            context = context.with_base_url(base_url.clone());
+        }
+        for (&dependency, token) in dependencies.iter().zip(tokens) {
+            context.insert(self.steps[dependency].name.clone(), token);
+        }
+        Ok(context)
+    }
+
+    /// The cache entry for a fetched token: it expires at the sooner of the step's
+    /// ttl and the token's own expiry, and is renewed ahead of that.
+    fn entry_for(&self, step: &Step, token: TokenData, now: Instant) -> Result<Entry> {
+        let lifetime = match (step.fetcher.ttl(), token.expires_in()) {
+            (Some(ttl), Some(own)) => ttl.min(own),
+            (Some(ttl), None) => ttl,
+            (None, Some(own)) => own,
+            (None, None) => self.refresh.default_lifetime_value(),
+        };
+        if lifetime.is_zero() {
+            return Err(Error::bad_response(
+                "the server returned a token that has already expired",
+            )
+            .with_step(&step.name));
+        }
+        let refresh_after = self
+            .refresh
+            .refresh_after(lifetime, self.refresh.draw_jitter());
+        Ok(Entry {
+            token: Arc::new(token),
+            refresh_at: now + refresh_after,
+            expires_at: now + lifetime,
+        })
+    }
+
+    /// Renews step `index` at `refresh_at` with no caller waiting, unless the token
+    /// was replaced meanwhile or the engine is gone.
+    fn schedule_background_refresh(self: &Arc<Self>, index: usize, refresh_at: Instant) {
+        let engine: Weak<Inner> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(refresh_at).await;
+            let Some(inner) = engine.upgrade() else {
+                return;
+            };
+            let current = inner.steps[index].slot.entry();
+            if current.is_some_and(|entry| entry.refresh_at == refresh_at) {
+                let _ = Inner::resolve(&inner, index).await;
+            }
+        });
+    }
+}
+
+/// Builds an [`Engine`]; [`build`](EngineBuilder::build) checks the whole graph.
+#[must_use = "a builder does nothing until `build()` is called"]
+#[derive(Default)]
+pub struct EngineBuilder {
+    steps: Vec<(Box<dyn TokenFetcher>, TypeId)>,
+    base_url: Option<String>,
+    client: Option<reqwest::Client>,
+    refresh: RefreshPolicy,
+    retry: RetryPolicy,
+}
+
+impl EngineBuilder {
+    /// Adds a step: a derived struct, a builder-made fetcher or a hand-written one.
+    pub fn step<F: TokenFetcher>(mut self, step: F) -> Self {
+        self.steps.push((Box::new(step), TypeId::of::<F>()));
+        self
+    }
+
+    /// The base URL for steps that have only a relative endpoint and no base URL of
+    /// their own.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// The HTTP client for steps that have none of their own. Build it with
+    /// `redirect(reqwest::redirect::Policy::none())`. Default: a client of the
+    /// engine's own that follows no redirects.
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// When tokens are renewed.
+    pub fn refresh_policy(mut self, policy: RefreshPolicy) -> Self {
+        self.refresh = policy;
+        self
+    }
+
+    /// How failed fetches are retried.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Checks the graph (unique names, every dependency registered, no step
+    /// depending on itself, no cycle) and the base URL, and builds the engine.
+    /// A graph error is a [`Config`](ErrorKind::Config) error whose
+    /// [`graph_error`](Error::graph_error) says which.
+    pub fn build(self) -> Result<Engine> {
+        let shape: Vec<(&str, Vec<&str>)> = self
+            .steps
+            .iter()
+            .map(|(step, _)| (step.name(), step.depends_on()))
+            .collect();
+        let graph = Graph::new(&shape).map_err(graph_error)?;
+        drop(shape);
+        let base_url = self.base_url.as_deref().map(parse_base_url).transpose()?;
+        let client = match self.client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|error| {
+                    Error::config("cannot build the HTTP client").with_source(error)
+                })?,
+        };
+        let steps = self
+            .steps
+            .into_iter()
+            .map(|(fetcher, type_id)| Step {
+                name: fetcher.name().to_owned(),
+                fetcher,
+                type_id,
+                slot: Slot::default(),
+            })
+            .collect();
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                steps,
+                graph,
+                base_url,
+                client,
+                refresh: self.refresh,
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+fn graph_error(error: GraphError) -> Error {
+    Error::config(error.to_string()).with_source(error)
+}
+
+impl fmt::Debug for EngineBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field(
+                "steps",
+                &self.steps.iter().map(|(s, _)| s.name()).collect::<Vec<_>>(),
+            )
+            .field("refresh", &self.refresh)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,215 @@
+//! The step graph: checks a set of steps as a whole (unique names, every dependency
+//! registered, no step depending on itself, no cycle) and turns names into indices
+//! so that resolving a step never looks a name up again.
+
+use std::collections::HashMap;
+
+/// Why a set of steps does not form a valid graph.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GraphError {
+    /// Two steps share a name.
+    #[error("two steps are named `{name}`; step names must be unique")]
+    DuplicateStep {
+        /// The shared name.
+        name: String,
+    },
+    /// A step depends on a step that was not registered.
+    #[error(
+        "step `{step}` depends on `{dependency}`, which is not registered; add a step named `{dependency}`"
+    )]
+    MissingDependency {
+        /// The step that names the dependency.
+        step: String,
+        /// The unregistered dependency.
+        dependency: String,
+    },
+    /// A step names itself in its dependencies.
+    #[error("step `{step}` depends on itself")]
+    SelfDependency {
+        /// The step.
+        step: String,
+    },
+    /// A step names the same dependency twice.
+    #[error("step `{step}` names `{dependency}` twice in its dependencies")]
+    DuplicateDependency {
+        /// The step.
+        step: String,
+        /// The dependency named twice.
+        dependency: String,
+    },
+    /// The dependencies form a cycle.
+    #[error("dependency cycle: {}", cycle_text(.steps))]
+    Cycle {
+        /// The steps of the cycle in order; the first depends on the second, and so
+        /// on, and the last on the first.
+        steps: Vec<String>,
+    },
+}
+
+fn cycle_text(steps: &[String]) -> String {
+    let mut text = steps.join(" -> ");
+    if let Some(first) = steps.first() {
+        text.push_str(" -> ");
+        text.push_str(first);
+    }
+    text
+}
+
+/// The validated graph: for each step (by index), the indices of its dependencies.
+#[derive(Debug)]
+pub(crate) struct Graph {
+    pub(crate) dependencies: Vec<Vec<usize>>,
+    pub(crate) index: HashMap<String, usize>,
+}
+
+impl Graph {
+    /// Checks steps given as `(name, dependency names)`, in registration order.
+    pub(crate) fn new(steps: &[(&str, Vec<&str>)]) -> Result<Graph, GraphError> {
+        let mut index = HashMap::with_capacity(steps.len());
+        for (position, (name, _)) in steps.iter().enumerate() {
+            if index.insert((*name).to_owned(), position).is_some() {
+                return Err(GraphError::DuplicateStep {
+                    name: (*name).to_owned(),
+                });
+            }
+        }
+        let mut dependencies = Vec::with_capacity(steps.len());
+        for (name, names) in steps {
+            let mut indices = Vec::with_capacity(names.len());
+            for dependency in names {
+                if dependency == name {
+                    return Err(GraphError::SelfDependency {
+                        step: (*name).to_owned(),
+                    });
+                }
+                let &position =
+                    index
+                        .get(*dependency)
+                        .ok_or_else(|| GraphError::MissingDependency {
+                            step: (*name).to_owned(),
+                            dependency: (*dependency).to_owned(),
+                        })?;
+                if indices.contains(&position) {
+                    return Err(GraphError::DuplicateDependency {
+                        step: (*name).to_owned(),
+                        dependency: (*dependency).to_owned(),
+                    });
+                }
+                indices.push(position);
+            }
+            dependencies.push(indices);
+        }
+        let graph = Graph {
+            dependencies,
+            index,
+        };
+        if let Some(cycle) = graph.find_cycle() {
+            return Err(GraphError::Cycle {
+                steps: cycle.into_iter().map(|i| steps[i].0.to_owned()).collect(),
+            });
+        }
+        Ok(graph)
+    }
+
+    /// A cycle, as step indices in dependency order, if there is one.
+    fn find_cycle(&self) -> Option<Vec<usize>> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            OnPath,
+            Done,
+        }
+        let mut marks = vec![Mark::New; self.dependencies.len()];
+        let mut path = Vec::new();
+        for start in 0..self.dependencies.len() {
+            if marks[start] != Mark::New {
+                continue;
+            }
+            // Depth-first, with an explicit stack of (step, next dependency to visit).
+            let mut stack = vec![(start, 0)];
+            marks[start] = Mark::OnPath;
+            path.push(start);
+            while let Some(&mut (step, ref mut next)) = stack.last_mut() {
+                if let Some(&dependency) = self.dependencies[step].get(*next) {
+                    *next += 1;
+                    match marks[dependency] {
+                        Mark::OnPath => {
+                            let from = path.iter().position(|&s| s == dependency)?;
+                            return Some(path[from..].to_vec());
+                        }
+                        Mark::New => {
+                            marks[dependency] = Mark::OnPath;
+                            path.push(dependency);
+                            stack.push((dependency, 0));
+                        }
+                        Mark::Done => {}
+                    }
+                } else {
+                    marks[step] = Mark::Done;
+                    path.pop();
+                    stack.pop();
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_diamond() {
+        let graph = Graph::new(&[
+            ("d", vec![]),
+            ("b", vec!["d"]),
+            ("c", vec!["d"]),
+            ("a", vec!["b", "c"]),
+        ])
+        .unwrap();
+        assert_eq!(graph.dependencies[3], vec![1, 2]);
+        assert_eq!(graph.index["a"], 3);
+    }
+
+    #[test]
+    fn each_error_names_its_steps() {
+        assert_eq!(
+            Graph::new(&[("a", vec![]), ("a", vec![])]).unwrap_err(),
+            GraphError::DuplicateStep { name: "a".into() }
+        );
+        assert_eq!(
+            Graph::new(&[("a", vec!["x"])]).unwrap_err(),
+            GraphError::MissingDependency {
+                step: "a".into(),
+                dependency: "x".into()
+            }
+        );
+        assert_eq!(
+            Graph::new(&[("a", vec!["a"])]).unwrap_err(),
+            GraphError::SelfDependency { step: "a".into() }
+        );
+        assert_eq!(
+            Graph::new(&[("b", vec![]), ("a", vec!["b", "b"])]).unwrap_err(),
+            GraphError::DuplicateDependency {
+                step: "a".into(),
+                dependency: "b".into()
+            }
+        );
+        let error = Graph::new(&[
+            ("root", vec![]),
+            ("a", vec!["root", "b"]),
+            ("b", vec!["c"]),
+            ("c", vec!["a"]),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            error,
+            GraphError::Cycle {
+                steps: vec!["a".into(), "b".into(), "c".into()]
+            }
+        );
+        assert_eq!(error.to_string(), "dependency cycle: a -> b -> c -> a");
+    }
+}
