@@ -1,0 +1,69 @@
+//! A demo auth server on 127.0.0.1 for the examples: device registration (token in
+//! a response header), app credentials (token in the body field `token`), user login
+//! (needs both earlier tokens), and a protected API. Every token endpoint refuses a
+//! request that lacks what it needs, as a real server would.
+
+#![allow(dead_code)]
+
+use serde_json::json;
+use wiremock::matchers::{body_json, body_string, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const DEVICE_TOKEN: &str = "dev-7f3a";
+pub const APP_TOKEN: &str = "app-91c2";
+pub const USER_TOKEN: &str = "user-55d0";
+
+/// Starts the server; it stops when the returned value is dropped.
+pub async fn start() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/device/register"))
+        .and(header("X-Device-ID", "device-123"))
+        .respond_with(ResponseTemplate::new(200).insert_header("X-Device-Token", DEVICE_TOKEN))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/app/token"))
+        .and(body_string("client_id=app&client_secret=s3cret"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"token": APP_TOKEN, "expires_in": 3600})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/user/token"))
+        .and(header("X-Device-Token", DEVICE_TOKEN))
+        .and(header(
+            "Authorization",
+            format!("Bearer {APP_TOKEN}").as_str(),
+        ))
+        .and(body_json(json!({"username": "u", "password": "p"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": USER_TOKEN,
+            "token_type": "Bearer",
+            "expires_in": 900,
+            "scope": "profile"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/profile"))
+        .and(header(
+            "Authorization",
+            format!("Bearer {USER_TOKEN}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "u", "plan": "pro"})))
+        .mount(&server)
+        .await;
+    // Anything else is refused the way an OAuth2 server refuses.
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_client",
+            "error_description": "missing or wrong credentials"
+        })))
+        .with_priority(u8::MAX)
+        .mount(&server)
+        .await;
+    server
+}

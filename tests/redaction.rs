@@ -1,0 +1,166 @@
+//! Secrets never print: a marker planted as client secret, password, header value,
+//! access token and refresh token must not appear in any `tracing` output (at TRACE,
+//! from every crate), nor in any `Debug` or `Display` of tokens, steps, engines,
+//! requests or errors over a full run with successes and failures.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use tokenfetch::{
+    BodyTokenFetcher, Context, Engine, HeaderTokenFetcher, Injection, RefreshPolicy, RetryPolicy,
+};
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const MARK: &str = "MARKER7q9z";
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn secret(label: &str) -> String {
+    format!("{label}-{MARK}")
+}
+
+#[tokio::test]
+async fn no_secret_reaches_logs_debug_or_errors() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
+
+    let server = MockServer::start().await;
+    Mock::given(path("/app"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": secret("access"),
+            "refresh_token": secret("refresh"),
+            "id_token": secret("extra"),
+            "expires_in": 3600
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(path("/device"))
+        .respond_with(ResponseTemplate::new(200).insert_header("X-Device-Token", secret("device")))
+        .mount(&server)
+        .await;
+    Mock::given(path("/user"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_grant"})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/broken"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(secret("body")))
+        .mount(&server)
+        .await;
+
+    let app = BodyTokenFetcher::builder("app")
+        .endpoint("/app")
+        .data("client_id", "app")
+        .data("client_secret", secret("client-secret"))
+        .header("X-Api-Key", secret("api-key"))
+        .default_header("X-Default", secret("default-header"))
+        .refresh_grant(true)
+        .build()
+        .unwrap();
+    let device = HeaderTokenFetcher::builder("device")
+        .endpoint("/device")
+        .token_header("X-Device-Token")
+        .build()
+        .unwrap();
+    let user = BodyTokenFetcher::builder("user")
+        .endpoint("/user")
+        .json()
+        .data("password", secret("password"))
+        .depends_on("app")
+        .depends_on("device")
+        .inject(Injection::header("app", "Authorization").format("Bearer {token}"))
+        .inject_field("device", "device")
+        .with_request(|request, _| {
+            tracing::info!("request: {request:?}");
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    let broken = BodyTokenFetcher::builder("broken")
+        .endpoint("/broken")
+        .get()
+        .data("client_secret", secret("query"))
+        .build()
+        .unwrap();
+    let dead = BodyTokenFetcher::builder("dead")
+        .base_url("http://127.0.0.1:9")
+        .endpoint("/token")
+        .get()
+        .data("client_secret", secret("dead-query"))
+        .build()
+        .unwrap();
+
+    let mut printed = vec![
+        format!("{app:?}"),
+        format!("{device:?}"),
+        format!("{user:?}"),
+        format!("{broken:?}"),
+    ];
+    let engine = Engine::builder()
+        .base_url(server.uri())
+        .step(app)
+        .step(device)
+        .step(user)
+        .step(broken)
+        .step(dead)
+        .retry_policy(RetryPolicy::none())
+        .refresh_policy(RefreshPolicy::default().failure_cooldown(Duration::ZERO))
+        .build()
+        .unwrap();
+    printed.push(format!("{engine:?}"));
+
+    let app_token = engine.token_by_name("app").await.unwrap();
+    let device_token = engine.token_by_name("device").await.unwrap();
+    assert!(app_token.access_token().expose().contains(MARK));
+    printed.push(format!("{app_token:?}"));
+    printed.push(format!("{device_token:?}"));
+    printed.push(format!("{}", app_token.access_token()));
+    let context = Context::new()
+        .with_token("app", (*app_token).clone())
+        .with_token("device", (*device_token).clone());
+    printed.push(format!("{context:?}"));
+
+    for name in ["user", "broken", "dead"] {
+        let error = engine.token_by_name(name).await.unwrap_err();
+        printed.push(format!("{error}"));
+        printed.push(format!("{error:?}"));
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            printed.push(format!("{cause}"));
+            printed.push(format!("{cause:?}"));
+            source = cause.source();
+        }
+    }
+    // A renewal through the refresh grant, logged as well.
+    engine.invalidate("app");
+    engine.token_by_name("app").await.unwrap();
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("tokenfetch.fetch"),
+        "the run was not traced: {logs}"
+    );
+    assert!(logs.contains("request: TokenRequest"), "{logs}");
+    for text in printed.iter().chain([&logs]) {
+        assert!(!text.contains(MARK), "a secret leaked into: {text}");
+    }
+}
