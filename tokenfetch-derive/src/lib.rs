@@ -1,9 +1,25 @@
 //! Derive macros for [`tokenfetch`](https://docs.rs/tokenfetch). Use them through
 //! the `tokenfetch` crate, which re-exports them and documents their attributes.
+//!
+//! The stages, one per module: `attr` parses the attributes, `ast` models the
+//! input, `valid` checks the rules that span several attributes, `expand`
+//! generates the impls and `fallback` the stub emitted next to errors. `ctxt`
+//! collects errors so that all of them are reported at once; `symbol` spells
+//! every attribute name once.
+
+mod ast;
+mod attr;
+mod ctxt;
+mod expand;
+mod fallback;
+mod symbol;
+mod valid;
 
 use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
 
-/// Derives `tokenfetch::TokenFetcher` and `tokenfetch::TokenStep`.
+/// Derives `tokenfetch::TokenFetcher` and `tokenfetch::TokenStep`. The attribute
+/// reference is on `tokenfetch::TokenStep`'s re-export.
 #[proc_macro_derive(
     TokenStep,
     attributes(
@@ -13,10 +29,15 @@ use proc_macro::TokenStream;
         step,
         depends_on,
         inject_header,
-        inject_field
+        inject_field,
+        inject_query,
+        field,
+        header,
+        query,
+        skip
     )
 )]
 pub fn derive_token_step(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
 }

@@ -1,0 +1,330 @@
+//! Code generation for a valid input: `impl TokenStep` and `impl TokenFetcher`.
+//!
+//! The generated `fetch` builds the [`BodyTokenFetcher`] or [`HeaderTokenFetcher`]
+//! a user would build with the fluent builder, from the struct's attributes and
+//! its field values, and calls its `fetch`: a derived step and the same step built
+//! by hand send the same request.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::DeriveInput;
+use syn::spanned::Spanned;
+
+use crate::ast::Input;
+use crate::attr::{ContentType, Dependency, FieldRole, Method, Part, Target};
+use crate::ctxt::Ctxt;
+use crate::{fallback, valid};
+
+/// The derive's entry point: the impls, or the errors next to a stub impl.
+pub fn derive(node: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let input = crate::ast::Input::from_syn(&cx, node);
+    if let Some(input) = &input {
+        valid::check(&cx, input);
+    }
+    match (cx.check(), input) {
+        (Ok(()), Some(input)) => expand(&input),
+        (Err(error), input) => fallback::expand(node, input.map(|input| input.name), error),
+        (Ok(()), None) => unreachable!("an input that does not parse records an error"),
+    }
+}
+
+fn expand(input: &Input) -> TokenStream {
+    let ident = input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let name = &input.name;
+    let private = quote!(::tokenfetch::__private);
+
+    let dependencies = input.attrs.depends_on.value.as_deref().unwrap_or_default();
+    let dependency_names: Vec<TokenStream> = dependencies.iter().map(step_name).collect();
+    let depends_on = (!dependencies.is_empty()).then(|| {
+        quote! {
+            fn depends_on(&self) -> ::std::vec::Vec<&str> {
+                ::std::vec![#(#dependency_names),*]
+            }
+        }
+    });
+
+    let step = input.attrs.step.value.as_ref();
+    let ttl_value = step.and_then(|step| step.ttl).map(duration);
+    let ttl = ttl_value.as_ref().map(|ttl| {
+        quote! {
+            fn ttl(&self) -> ::core::option::Option<::core::time::Duration> {
+                ::core::option::Option::Some(#ttl)
+            }
+        }
+    });
+
+    let (fetcher_type, build) = build_fetcher(input, &dependency_names, ttl_value.as_ref());
+    let refresh_grant = input
+        .attrs
+        .token_field
+        .value
+        .as_ref()
+        .is_some_and(|source| source.refresh_grant);
+    let refresh = refresh_grant.then(|| {
+        quote! {
+            fn refresh<'a>(
+                &'a self,
+                token: &'a #private::TokenData,
+                context: &'a #private::Context,
+            ) -> ::core::option::Option<#private::BoxFuture<'a, #private::Result<#private::TokenData>>> {
+                token.refresh_token()?;
+                let fetcher = __TokenStepFetcher::__fetcher(self);
+                ::core::option::Option::Some(::std::boxed::Box::pin(async move {
+                    let fetcher = fetcher?;
+                    match #private::TokenFetcher::refresh(&fetcher, token, context) {
+                        ::core::option::Option::Some(refresh) => refresh.await,
+                        ::core::option::Option::None => #private::TokenFetcher::fetch(&fetcher, context).await,
+                    }
+                }))
+            }
+        }
+    });
+
+    quote! {
+        const _: () = {
+            trait __TokenStepFetcher {
+                fn __fetcher(&self) -> #private::Result<#private::#fetcher_type>;
+            }
+
+            #[automatically_derived]
+            impl #impl_generics __TokenStepFetcher for #ident #ty_generics #where_clause {
+                fn __fetcher(&self) -> #private::Result<#private::#fetcher_type> {
+                    #build
+                }
+            }
+
+            #[automatically_derived]
+            impl #impl_generics #private::TokenStep for #ident #ty_generics #where_clause {
+                const NAME: &'static str = #name;
+            }
+
+            #[automatically_derived]
+            impl #impl_generics #private::TokenFetcher for #ident #ty_generics #where_clause {
+                fn name(&self) -> &str {
+                    #name
+                }
+
+                #depends_on
+
+                #ttl
+
+                fn fetch<'a>(
+                    &'a self,
+                    context: &'a #private::Context,
+                ) -> #private::BoxFuture<'a, #private::Result<#private::TokenData>> {
+                    let fetcher = __TokenStepFetcher::__fetcher(self);
+                    ::std::boxed::Box::pin(async move {
+                        let fetcher = fetcher?;
+                        #private::TokenFetcher::fetch(&fetcher, context).await
+                    })
+                }
+
+                #refresh
+            }
+        };
+    }
+}
+
+/// The name of a dependency: the literal, or `<T as TokenStep>::NAME` spanned at
+/// the type, so that a type that is not a step is reported there.
+fn step_name(dependency: &Dependency) -> TokenStream {
+    match dependency {
+        Dependency::Name(name) => quote!(#name),
+        Dependency::Type(ty) => quote_spanned! {ty.span()=>
+            <#ty as ::tokenfetch::__private::TokenStep>::NAME
+        },
+    }
+}
+
+fn duration(duration: Duration) -> TokenStream {
+    let millis = duration.as_millis() as u64;
+    quote!(::core::time::Duration::from_millis(#millis))
+}
+
+/// The body of `__fetcher`: the builder calls, in the order a user would write
+/// them. Returns the fetcher type's name and the body.
+fn build_fetcher(
+    input: &Input,
+    dependency_names: &[TokenStream],
+    ttl: Option<&TokenStream>,
+) -> (TokenStream, TokenStream) {
+    let private = quote!(::tokenfetch::__private);
+    let name = &input.name;
+    let mut calls = Vec::new();
+
+    // Where the token is read from.
+    let fetcher_type = if let Some(header) = &input.attrs.token_header.value {
+        let token_header = &header.header;
+        calls.push(quote!(.token_header(#token_header)));
+        if let Some(token_type) = &header.token_type {
+            calls.push(quote!(.token_type(#token_type)));
+        }
+        quote!(HeaderTokenFetcher)
+    } else {
+        let body = input
+            .attrs
+            .token_field
+            .value
+            .as_ref()
+            .expect("validated: one token source");
+        let field = &body.field;
+        calls.push(quote!(.token_field(#field)));
+        for (value, method) in [
+            (&body.token_type_field, quote!(token_type_field)),
+            (&body.expires_in_field, quote!(expires_in_field)),
+            (&body.refresh_token_field, quote!(refresh_token_field)),
+            (&body.default_token_type, quote!(default_token_type)),
+        ] {
+            if let Some(value) = value {
+                calls.push(quote!(.#method(#value)));
+            }
+        }
+        if body.refresh_grant {
+            calls.push(quote!(.refresh_grant(true)));
+        }
+        quote!(BodyTokenFetcher)
+    };
+
+    // The endpoint and the HTTP settings.
+    let endpoint = input
+        .attrs
+        .endpoint
+        .value
+        .as_ref()
+        .expect("validated: an endpoint");
+    let path = &endpoint.path;
+    calls.push(quote!(.endpoint(#path)));
+    if let Some(base_url) = &endpoint.base_url {
+        calls.push(quote!(.base_url(#base_url)));
+    }
+    if endpoint.method == Method::Get {
+        calls.push(quote!(.get()));
+    }
+    if endpoint.content_type == ContentType::Json {
+        calls.push(quote!(.json()));
+    }
+    if let Some(timeout) = endpoint.timeout {
+        let timeout = duration(timeout);
+        calls.push(quote!(.timeout(#timeout)));
+    }
+    if endpoint.verify_ssl == Some(false) {
+        // One shared client that skips certificate checks, rather than a new
+        // client for every fetch.
+        calls.push(quote!(.verify_ssl(false).client(#private::insecure_client()?)));
+    }
+    if let Some(allow) = endpoint.allow_insecure_http {
+        calls.push(quote!(.allow_insecure_http(#allow)));
+    }
+    if let Some(ttl) = ttl {
+        calls.push(quote!(.ttl(#ttl)));
+    }
+
+    // Dependencies and injections.
+    let mut by_key = HashMap::new();
+    let dependencies = input.attrs.depends_on.value.as_deref().unwrap_or_default();
+    for (dependency, name) in dependencies.iter().zip(dependency_names) {
+        by_key.insert(dependency.key(), name);
+        calls.push(quote!(.depends_on(#name)));
+    }
+    for injection in &input.attrs.injections {
+        let from = by_key
+            .get(&injection.from.key())
+            .expect("validated: injections come from dependencies");
+        let target = &injection.name;
+        let mut injection_tokens = match injection.target {
+            Target::Header => quote!(#private::Injection::header(#from, #target)),
+            Target::Field => quote!(#private::Injection::field(#from, #target)),
+            Target::Query => quote!(#private::Injection::query(#from, #target)),
+        };
+        if let Some(format) = &injection.format {
+            injection_tokens.extend(quote!(.format(#format)));
+        }
+        let part = match &injection.part {
+            Part::AccessToken => None,
+            Part::TokenType => Some(quote!(#private::TokenPart::TokenType)),
+            Part::RefreshToken => Some(quote!(#private::TokenPart::RefreshToken)),
+            Part::Extra(key) => {
+                Some(quote!(#private::TokenPart::Extra(::std::string::String::from(#key))))
+            }
+        };
+        if let Some(part) = part {
+            injection_tokens.extend(quote!(.part(#part)));
+        }
+        calls.push(quote!(.inject(#injection_tokens)));
+    }
+
+    // Constants on the struct, then the fields in order.
+    for constant in &input.attrs.constants {
+        let key = &constant.name;
+        let value = &constant.value;
+        calls.push(match constant.target {
+            Target::Header => quote!(.header(#key, #value)),
+            Target::Field => quote!(.data(#key, #value)),
+            Target::Query => quote!(.query(#key, #value)),
+        });
+    }
+    let mut optional = Vec::new();
+    for field in &input.fields {
+        let Some(wire) = field.wire_name() else {
+            continue;
+        };
+        let method = match &field.role {
+            FieldRole::Body(_) => quote!(data),
+            FieldRole::Header(_) => quote!(header),
+            FieldRole::Query(_) => quote!(query),
+            FieldRole::Skip => continue,
+        };
+        let ident = field.ident;
+        match field.option {
+            None => {
+                let value = value(field.ty, quote!(&self.#ident));
+                calls.push(quote!(.#method(#wire, #value)));
+            }
+            Some(inner) => {
+                let value = value(inner, quote!(value));
+                optional.push(quote! {
+                    if let ::core::option::Option::Some(value) = &self.#ident {
+                        builder = builder.#method(#wire, #value);
+                    }
+                });
+            }
+        }
+    }
+
+    // The escape hatch, last: it sees the request with everything else in.
+    if let Some(hook) = input
+        .attrs
+        .step
+        .value
+        .as_ref()
+        .and_then(|step| step.with_request.as_ref())
+    {
+        let span = hook.span();
+        optional.push(quote_spanned! {span=>
+            let hook: fn(&Self, &mut #private::TokenRequest, &#private::Context) -> #private::Result<()> = #hook;
+            let this = ::core::clone::Clone::clone(self);
+            builder = builder.with_request(move |request, context| hook(&this, request, context));
+        });
+    }
+
+    let build = quote! {
+        #[allow(unused_mut)]
+        let mut builder = #private::#fetcher_type::builder(#name) #(#calls)*;
+        #(#optional)*
+        builder.build()
+    };
+    (fetcher_type, build)
+}
+
+/// The value of a field as a `Secret`, spanned at its type so that a type that
+/// cannot be sent is reported there.
+fn value(ty: &syn::Type, access: TokenStream) -> TokenStream {
+    quote_spanned! {ty.span()=>
+        ::tokenfetch::__private::request_value::<#ty>(#access)
+    }
+}
