@@ -262,7 +262,7 @@ impl Injection {
 
     /// Checks what can be checked before any token exists.
     pub(crate) fn validate(&self, step: &str, depends_on: &[String]) -> Result<()> {
-        if !depends_on.iter().any(|d| *d == self.from) {
+        if !depends_on.contains(&self.from) {
             return Err(Error::config(format!(
                 "step `{step}` injects the token of `{}`, which is not in its `depends_on`; add it there",
                 self.from
