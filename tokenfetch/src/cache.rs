@@ -32,6 +32,8 @@ pub(crate) type SharedFetch = Shared<BoxFuture<'static, Result<Arc<TokenData>>>>
 pub(crate) struct SlotState {
     pub(crate) inflight: Option<SharedFetch>,
     pub(crate) failure: Option<(Instant, Error)>,
+    /// The next load ignores the store's copy: the token was invalidated.
+    pub(crate) bypass_store: bool,
 }
 
 /// One step's cache.

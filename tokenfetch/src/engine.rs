@@ -22,6 +22,8 @@ use crate::fetcher::{BoxFuture, Context, TokenFetcher, TokenStep};
 use crate::graph::{Graph, GraphError};
 use crate::http::parse_base_url;
 use crate::policy::{RefreshPolicy, RetryPolicy};
+use crate::store::{LockOutcome, StepIdentity, StoreKey, StoredToken, TokenStore};
+use chrono::Utc;
 use crate::token::TokenData;
 
 /// Fetches and caches the tokens of a graph of steps.
@@ -71,14 +73,31 @@ struct Inner {
     client: reqwest::Client,
     refresh: RefreshPolicy,
     retry: RetryPolicy,
+    store: Option<Box<dyn TokenStore>>,
 }
 
 struct Step {
     fetcher: Box<dyn TokenFetcher>,
     type_id: TypeId,
     name: String,
+    key: StoreKey,
     slot: Slot,
 }
+
+/// What a store holds for a step.
+enum Stored {
+    /// A token not yet due for renewal.
+    Usable(Entry),
+    /// A token due for renewal: its refresh token may still serve.
+    Due(Arc<TokenData>),
+    Nothing,
+}
+
+/// How often a process waiting for another's fetch looks at the store.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The longest a store lock is held (it is a third of the load timeout otherwise).
+const MAX_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A step of one engine, looked up once: [`Engine::get`] with a handle does no name
 /// lookup at all.
@@ -144,7 +163,7 @@ impl Engine {
     pub fn invalidate(&self, name: &str) -> bool {
         match self.inner.graph.index.get(name) {
             Some(&index) => {
-                self.inner.steps[index].slot.clear();
+                self.inner.invalidate(index);
                 true
             }
             None => false,
@@ -257,13 +276,13 @@ impl Inner {
         })
     }
 
-    /// The fetch task of step `index`: load, cache, remember a failure, fall back to
-    /// a still-valid token.
+    /// The fetch task of step `index`: obtain a token, cache it, remember a
+    /// failure, fall back to a still-valid token.
     async fn load(self: Arc<Self>, index: usize) -> Result<Arc<TokenData>> {
         let step = &self.steps[index];
         let _inflight = InflightGuard(&step.slot);
         let started = Instant::now();
-        let previous = step.slot.entry();
+        let previous = step.slot.entry().map(|entry| Arc::clone(&entry.token));
         let span = tracing::info_span!(
             "tokenfetch.fetch",
             step = %step.name,
@@ -276,8 +295,7 @@ impl Inner {
         let deadline = started + load_timeout;
         let result = tokio::time::timeout(
             load_timeout,
-            self.load_token(index, previous.as_deref(), deadline)
-                .instrument(span.clone()),
+            self.obtain(index, previous, deadline).instrument(span.clone()),
         )
         .await
         .unwrap_or_else(|_| {
@@ -291,18 +309,14 @@ impl Inner {
         });
         let now = Instant::now();
         span.record("duration_ms", (now - started).as_millis() as u64);
-        let result = result.and_then(|token| {
-            let entry = self.entry_for(step, token, now)?;
-            let (token, refresh_at) = (Arc::clone(&entry.token), entry.refresh_at);
-            step.slot.store(entry);
-            if self.refresh.background_value() {
-                self.schedule_background_refresh(index, refresh_at);
-            }
-            Ok(token)
-        });
         let mut state = step.slot.state();
         match result {
-            Ok(token) => {
+            Ok(entry) => {
+                let (token, refresh_at) = (Arc::clone(&entry.token), entry.refresh_at);
+                step.slot.store(entry);
+                if self.refresh.background_value() {
+                    self.schedule_background_refresh(index, refresh_at);
+                }
                 state.failure = None;
                 Ok(token)
             }
@@ -324,21 +338,138 @@ impl Inner {
         }
     }
 
+    /// A cache entry for step `index`: from the store when it holds a token not yet
+    /// due for renewal, else fetched, by this process alone among those sharing
+    /// the store, and saved there.
+    async fn obtain(
+        self: &Arc<Self>,
+        index: usize,
+        mut previous: Option<Arc<TokenData>>,
+        deadline: Instant,
+    ) -> Result<Entry> {
+        let step = &self.steps[index];
+        let Some(store) = &self.store else {
+            let token = self.load_token(index, previous.as_deref(), deadline).await?;
+            return self.entry_for(step, token, Instant::now());
+        };
+        let bypass = std::mem::take(&mut step.slot.state().bypass_store);
+        if !bypass {
+            match self.from_store(step).await {
+                Stored::Usable(entry) => return Ok(entry),
+                Stored::Due(token) => previous = previous.or(Some(token)),
+                Stored::Nothing => {}
+            }
+        }
+        let lock_ttl = (self.retry.load_timeout_value() / 3).min(MAX_LOCK_TTL);
+        loop {
+            match store.lock(&step.key, lock_ttl).await {
+                Ok(LockOutcome::Acquired(lock)) => {
+                    let result = match self.from_store(step).await {
+                        Stored::Usable(entry) if !bypass => Ok(entry),
+                        _ => self.fetch_and_save(index, previous.as_deref(), deadline).await,
+                    };
+                    if let Err(error) = store.unlock(&step.key, &lock).await {
+                        tracing::warn!(step = %step.name, "cannot release the token store lock: {error}");
+                    }
+                    return result;
+                }
+                Ok(LockOutcome::Busy) => {
+                    tracing::debug!(step = %step.name, "another process is fetching; waiting for its token");
+                    tokio::time::sleep(LOCK_POLL).await;
+                    if let Stored::Usable(entry) = self.from_store(step).await {
+                        return Ok(entry);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(step = %step.name, "token store unavailable, fetching without it: {error}");
+                    let token = self.load_token(index, previous.as_deref(), deadline).await?;
+                    return self.entry_for(step, token, Instant::now());
+                }
+            }
+        }
+    }
+
+    /// What the store holds for `step`. A store that fails is logged and treated
+    /// as empty.
+    async fn from_store(&self, step: &Step) -> Stored {
+        let Some(store) = &self.store else {
+            return Stored::Nothing;
+        };
+        match store.load(&step.key).await {
+            Ok(Some(stored)) => {
+                let lifetime = stored.lifetime();
+                let age = stored.age();
+                let refresh_after = self.refresh.refresh_after(lifetime, self.refresh.draw_jitter());
+                let remaining = stored.remaining();
+                if age >= refresh_after || remaining.is_zero() {
+                    return Stored::Due(Arc::new(stored.token));
+                }
+                let now = Instant::now();
+                tracing::debug!(step = %step.name, cache = "store", "token taken from the store");
+                Stored::Usable(Entry {
+                    token: Arc::new(stored.token),
+                    refresh_at: now + (refresh_after - age),
+                    expires_at: now + remaining,
+                })
+            }
+            Ok(None) => Stored::Nothing,
+            Err(error) => {
+                tracing::warn!(step = %step.name, "token store unavailable, going on without it: {error}");
+                Stored::Nothing
+            }
+        }
+    }
+
+    /// Fetches step `index` and saves the token in the store (a failed save is
+    /// logged: the token is still good).
+    async fn fetch_and_save(
+        self: &Arc<Self>,
+        index: usize,
+        previous: Option<&TokenData>,
+        deadline: Instant,
+    ) -> Result<Entry> {
+        let step = &self.steps[index];
+        let token = self.load_token(index, previous, deadline).await?;
+        let entry = self.entry_for(step, token, Instant::now())?;
+        if let Some(store) = &self.store {
+            let fetched_at = Utc::now();
+            let lifetime = chrono::Duration::from_std(entry.expires_at - Instant::now())
+                .unwrap_or(chrono::Duration::zero());
+            let stored = StoredToken {
+                token: (*entry.token).clone(),
+                fetched_at,
+                expires_at: fetched_at + lifetime,
+            };
+            if let Err(error) = store.save(&step.key, &stored).await {
+                tracing::warn!(step = %step.name, "cannot save the token in the store: {error}");
+            }
+        }
+        Ok(entry)
+    }
+
+    /// Drops step `index`'s cached token, and makes its next load skip the store's
+    /// copy (which may be the same token).
+    fn invalidate(&self, index: usize) {
+        let slot = &self.steps[index].slot;
+        slot.clear();
+        if self.store.is_some() {
+            slot.state().bypass_store = true;
+        }
+    }
+
     /// Fetches step `index`'s token: dependencies first, then the request with
     /// retries, the refresh grant where the cached token allows it, and one
     /// renewal of the dependencies if the step is refused with 401.
     async fn load_token(
         self: &Arc<Self>,
         index: usize,
-        previous: Option<&Entry>,
+        previous: Option<&TokenData>,
         deadline: Instant,
     ) -> Result<TokenData> {
         let step = &self.steps[index];
         let span = tracing::Span::current();
         let mut context = self.context_for(index).await?;
-        let mut refresh_from = previous
-            .map(|entry| &*entry.token)
-            .filter(|token| token.refresh_token().is_some());
+        let mut refresh_from = previous.filter(|token| token.refresh_token().is_some());
         let mut dependencies_renewed = false;
         let mut attempt = 0;
         loop {
@@ -370,7 +501,7 @@ impl Inner {
             {
                 dependencies_renewed = true;
                 for &dependency in dependencies {
-                    self.steps[dependency].slot.clear();
+                    self.invalidate(dependency);
                 }
                 context = self.context_for(index).await?;
                 attempt -= 1;
@@ -459,6 +590,7 @@ pub struct EngineBuilder {
     client: Option<reqwest::Client>,
     refresh: RefreshPolicy,
     retry: RetryPolicy,
+    store: Option<Box<dyn TokenStore>>,
 }
 
 impl EngineBuilder {
@@ -495,6 +627,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Keeps tokens in `store` too: a [`FileStore`](crate::FileStore) to survive
+    /// restarts, a shared store for a fleet of processes. Without one, tokens live
+    /// in the engine's memory only.
+    pub fn store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Box::new(store));
+        self
+    }
+
     /// Checks the graph (unique names, every dependency registered, no step
     /// depending on itself, no cycle) and the base URL, and builds the engine.
     /// A graph error is a [`Config`](ErrorKind::Config) error whose
@@ -520,11 +660,19 @@ impl EngineBuilder {
         let steps = self
             .steps
             .into_iter()
-            .map(|(fetcher, type_id)| Step {
-                name: fetcher.name().to_owned(),
-                fetcher,
-                type_id,
-                slot: Slot::default(),
+            .map(|(fetcher, type_id)| {
+                let mut identity = StepIdentity::new();
+                if let Some(base_url) = &base_url {
+                    identity.add(base_url.as_str());
+                }
+                fetcher.identify(&mut identity);
+                Step {
+                    name: fetcher.name().to_owned(),
+                    key: StoreKey::new(fetcher.name(), identity),
+                    fetcher,
+                    type_id,
+                    slot: Slot::default(),
+                }
             })
             .collect();
         Ok(Engine {
@@ -535,6 +683,7 @@ impl EngineBuilder {
                 client,
                 refresh: self.refresh,
                 retry: self.retry,
+                store: self.store,
             }),
         })
     }

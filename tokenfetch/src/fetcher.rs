@@ -12,6 +12,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::store::StepIdentity;
 use crate::token::TokenData;
 
 /// A boxed, `Send` future: what [`TokenFetcher::fetch`] returns, so that steps of
@@ -64,6 +65,14 @@ pub trait TokenFetcher: Send + Sync + 'static {
     /// own `expires_at`; where both are known the sooner wins.
     fn ttl(&self) -> Option<Duration> {
         None
+    }
+
+    /// Adds to `identity` everything that makes this step's token what it is, so
+    /// that a [`TokenStore`](crate::TokenStore) keeps distinct steps apart and two
+    /// configurations (say, two client ids) never share an entry. Secret parts are
+    /// fine: only a digest is kept. The default adds the step name.
+    fn identify(&self, identity: &mut StepIdentity) {
+        identity.add(self.name());
     }
 
     /// Fetches a token. `context` holds the tokens of the steps named in

@@ -49,6 +49,7 @@ mod request;
 mod response;
 mod secret;
 mod step;
+mod store;
 mod token;
 
 #[doc(hidden)]
@@ -67,9 +68,14 @@ pub use policy::{RefreshPolicy, RetryPolicy};
 pub use request::{ContentType, Injection, TokenPart, TokenRequest};
 pub use secret::Secret;
 pub use step::{BodyTokenFetcher, HeaderTokenFetcher};
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
+pub use store::{
+    FileStore, LockOutcome, MemoryStore, StepIdentity, StoreKey, StoreLock, StoredToken, TokenStore,
+};
 pub use token::{DEFAULT_TOKEN_TYPE, TokenData};
 
 pub use reqwest::{Method, StatusCode};
 
-/// Derives [`TokenFetcher`] and [`TokenStep`] for a struct whose fields are a step's request data.
+#[doc = include_str!("derive.md")]
 pub use tokenfetch_derive::TokenStep;

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::fetcher::Context;
 use crate::http::{HttpTokenFetcher, header_pair};
 use crate::secret::Secret;
+use crate::store::StepIdentity;
 use crate::token::TokenData;
 
 /// How the request data is encoded in a POST body.
@@ -85,6 +86,18 @@ impl TokenRequest {
     /// The value of a query parameter.
     pub fn query(&self, key: &str) -> Option<&Secret> {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Adds every part to a store identity (secrets only as a digest).
+    pub(crate) fn identify(&self, identity: &mut StepIdentity) {
+        identity.add(self.method.as_str()).add(&self.endpoint);
+        identity.add(format!("{:?}", self.content_type));
+        for (name, value) in &self.headers {
+            identity.add(name.as_str()).add(value.as_bytes());
+        }
+        for (key, value) in self.query.iter().chain(&self.data) {
+            identity.add(key).add(value.expose());
+        }
     }
 
     /// Turns the parts into a `reqwest` request through `http`. GET sends the data

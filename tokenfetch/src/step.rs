@@ -12,6 +12,7 @@ use crate::fetcher::{BoxFuture, Context, TokenFetcher};
 use crate::http::HttpTokenFetcher;
 use crate::request::RequestTemplate;
 use crate::response::{BodyFields, token_from_header};
+use crate::store::StepIdentity;
 use crate::token::TokenData;
 
 /// Where a step reads its token.
@@ -88,6 +89,21 @@ impl HttpStep {
         Ok(fresh)
     }
 
+    fn identify(&self, identity: &mut StepIdentity) {
+        identity.add(&self.name);
+        if let Some(base_url) = self.http.base_url() {
+            identity.add(base_url.as_str());
+        }
+        for (name, value) in self.http.headers() {
+            identity.add(name.as_str()).add(value.as_bytes());
+        }
+        self.template.request.identify(identity);
+        for injection in &self.template.injections {
+            identity.add(format!("{injection:?}"));
+        }
+        identity.add(format!("{:?}", self.source));
+    }
+
     fn can_refresh(&self, token: &TokenData) -> bool {
         matches!(
             self.source,
@@ -146,6 +162,10 @@ macro_rules! http_fetcher {
 
             fn ttl(&self) -> Option<Duration> {
                 self.0.ttl
+            }
+
+            fn identify(&self, identity: &mut StepIdentity) {
+                self.0.identify(identity)
             }
 
             fn fetch<'a>(&'a self, context: &'a Context) -> BoxFuture<'a, Result<TokenData>> {

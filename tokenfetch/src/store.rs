@@ -1,0 +1,310 @@
+//! Token stores: where the engine keeps tokens beyond its own memory, so that they
+//! survive a restart ([`FileStore`]) or are shared by a fleet of processes
+//! (`RedisStore`, feature `redis`).
+//!
+//! The engine's in-memory cache always answers first; a store is asked when that
+//! cache has nothing fresh, and told about every token fetched. Entries are keyed
+//! by a [`StoreKey`]: the step's name and a SHA-256 digest of everything that makes
+//! its token what it is (endpoint, method, headers, request data, the engine's base
+//! URL), so two client ids never share an entry and no secret appears in clear.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::Result;
+use crate::fetcher::BoxFuture;
+use crate::token::TokenData;
+
+mod file;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub use file::FileStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+/// What makes a step's token what it is, hashed: a step adds each part with
+/// [`add`](StepIdentity::add) in [`TokenFetcher::identify`](crate::TokenFetcher::identify).
+/// Parts may be secret: only their digest is kept.
+pub struct StepIdentity(Sha256);
+
+impl StepIdentity {
+    pub(crate) fn new() -> Self {
+        StepIdentity(Sha256::new())
+    }
+
+    /// Adds a part. Parts are length-prefixed, so `("ab", "c")` and `("a", "bc")`
+    /// differ.
+    pub fn add(&mut self, part: impl AsRef<[u8]>) -> &mut Self {
+        let part = part.as_ref();
+        self.0.update((part.len() as u64).to_le_bytes());
+        self.0.update(part);
+        self
+    }
+
+    fn hex(self) -> String {
+        use std::fmt::Write;
+        self.0
+            .finalize()
+            .iter()
+            .take(16)
+            .fold(String::with_capacity(32), |mut text, byte| {
+                let _ = write!(text, "{byte:02x}");
+                text
+            })
+    }
+}
+
+impl fmt::Debug for StepIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StepIdentity")
+    }
+}
+
+/// The key of a step's entry in a store: `tokenfetch:v1:<step>:<digest>`. Holds no
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StoreKey(String);
+
+impl StoreKey {
+    pub(crate) fn new(step: &str, identity: StepIdentity) -> Self {
+        StoreKey(format!("tokenfetch:v1:{step}:{}", identity.hex()))
+    }
+
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StoreKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A token as a store keeps it: with when it was fetched and when the engine gives
+/// it up, both wall-clock times, so that another process can tell how fresh it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredToken {
+    /// The token.
+    pub token: TokenData,
+    /// When it was fetched.
+    pub fetched_at: DateTime<Utc>,
+    /// When the engine stops using it: the sooner of the step's ttl and the token's
+    /// own expiry.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl StoredToken {
+    /// The time left before it expires, zero once expired.
+    pub fn remaining(&self) -> Duration {
+        (self.expires_at - Utc::now()).to_std().unwrap_or(Duration::ZERO)
+    }
+
+    /// Its whole cache lifetime.
+    pub fn lifetime(&self) -> Duration {
+        (self.expires_at - self.fetched_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// How long ago it was fetched.
+    pub fn age(&self) -> Duration {
+        (Utc::now() - self.fetched_at).to_std().unwrap_or(Duration::ZERO)
+    }
+}
+
+/// The answer to [`TokenStore::lock`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LockOutcome {
+    /// This process may fetch; give the lock back with [`TokenStore::unlock`].
+    Acquired(StoreLock),
+    /// Another process is fetching: wait for its token to appear in the store.
+    Busy,
+}
+
+/// A held fetch lock; its id tells the holder's release from a late one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreLock {
+    id: String,
+}
+
+impl StoreLock {
+    /// A new lock with a random id.
+    pub fn new() -> Self {
+        StoreLock {
+            id: format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+        }
+    }
+
+    /// The lock's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Default for StoreLock {
+    fn default() -> Self {
+        StoreLock::new()
+    }
+}
+
+/// Where the engine keeps tokens beyond its own memory.
+///
+/// A store that fails is not fatal: the engine logs a warning and goes on with its
+/// in-memory cache and the auth server.
+pub trait TokenStore: Send + Sync + 'static {
+    /// The entry under `key`, if there is one that has not expired.
+    fn load<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<StoredToken>>>;
+
+    /// Saves `token` under `key`, replacing any entry; it may be dropped once it
+    /// expires.
+    fn save<'a>(&'a self, key: &'a StoreKey, token: &'a StoredToken) -> BoxFuture<'a, Result<()>>;
+
+    /// Removes the entry under `key`.
+    fn remove<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>>;
+
+    /// Asks to be the one process that fetches `key` for at most `ttl`. The default
+    /// always grants it: a store shared by several processes overrides this so that
+    /// only one of them fetches.
+    fn lock<'a>(&'a self, key: &'a StoreKey, ttl: Duration) -> BoxFuture<'a, Result<LockOutcome>> {
+        let _ = (key, ttl);
+        Box::pin(async { Ok(LockOutcome::Acquired(StoreLock::new())) })
+    }
+
+    /// Gives a lock back, if it is still held by `lock`.
+    fn unlock<'a>(&'a self, key: &'a StoreKey, lock: &'a StoreLock) -> BoxFuture<'a, Result<()>> {
+        let _ = (key, lock);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A store in this process's memory: lets several engines share tokens. An engine
+/// without a store keeps tokens in memory anyway.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tokenfetch::{Engine, MemoryStore};
+///
+/// let shared = Arc::new(MemoryStore::new());
+/// let first = Engine::builder().store(Arc::clone(&shared)).build()?;
+/// let second = Engine::builder().store(shared).build()?;
+/// # let _ = (first, second);
+/// # Ok::<_, tokenfetch::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<StoreKey, StoredToken>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<StoreKey, StoredToken>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl TokenStore for MemoryStore {
+    fn load<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<StoredToken>>> {
+        Box::pin(async move {
+            let mut entries = self.entries();
+            entries.retain(|_, stored| !stored.remaining().is_zero());
+            Ok(entries.get(key).cloned())
+        })
+    }
+
+    fn save<'a>(&'a self, key: &'a StoreKey, token: &'a StoredToken) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            self.entries().insert(key.clone(), token.clone());
+            Ok(())
+        })
+    }
+
+    fn remove<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            self.entries().remove(key);
+            Ok(())
+        })
+    }
+}
+
+impl<S: TokenStore + ?Sized> TokenStore for std::sync::Arc<S> {
+    fn load<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<StoredToken>>> {
+        (**self).load(key)
+    }
+
+    fn save<'a>(&'a self, key: &'a StoreKey, token: &'a StoredToken) -> BoxFuture<'a, Result<()>> {
+        (**self).save(key, token)
+    }
+
+    fn remove<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>> {
+        (**self).remove(key)
+    }
+
+    fn lock<'a>(&'a self, key: &'a StoreKey, ttl: Duration) -> BoxFuture<'a, Result<LockOutcome>> {
+        (**self).lock(key, ttl)
+    }
+
+    fn unlock<'a>(&'a self, key: &'a StoreKey, lock: &'a StoreLock) -> BoxFuture<'a, Result<()>> {
+        (**self).unlock(key, lock)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(parts: &[&str]) -> StoreKey {
+        let mut identity = StepIdentity::new();
+        for part in parts {
+            identity.add(part);
+        }
+        StoreKey::new("step", identity)
+    }
+
+    #[test]
+    fn keys_differ_by_every_part_and_hide_them() {
+        assert_ne!(key(&["client_id", "a"]), key(&["client_id", "b"]));
+        assert_ne!(key(&["ab", "c"]), key(&["a", "bc"]));
+        assert_eq!(key(&["x"]), key(&["x"]));
+        let key = key(&["s3cret-value"]);
+        assert!(key.as_str().starts_with("tokenfetch:v1:step:"));
+        assert!(!key.as_str().contains("s3cret"));
+    }
+
+    #[tokio::test]
+    async fn memory_store_forgets_expired_entries() {
+        let store = MemoryStore::new();
+        let key = key(&["k"]);
+        let now = Utc::now();
+        let expired = StoredToken {
+            token: TokenData::new("t"),
+            fetched_at: now - chrono::Duration::seconds(10),
+            expires_at: now - chrono::Duration::seconds(1),
+        };
+        store.save(&key, &expired).await.unwrap();
+        assert!(store.load(&key).await.unwrap().is_none());
+        let fresh = StoredToken {
+            expires_at: now + chrono::Duration::seconds(60),
+            ..expired
+        };
+        store.save(&key, &fresh).await.unwrap();
+        assert_eq!(store.load(&key).await.unwrap(), Some(fresh));
+        store.remove(&key).await.unwrap();
+        assert!(store.load(&key).await.unwrap().is_none());
+    }
+}
