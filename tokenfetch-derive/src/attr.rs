@@ -422,7 +422,14 @@ fn set<T>(meta: &ParseNestedMeta, slot: &mut Option<T>, value: T, attr: Symbol) 
     Ok(())
 }
 
-fn unknown_key(meta: &ParseNestedMeta, attr: Symbol, expected: &[Symbol]) -> syn::Error {
+/// Records an unknown key and skips its value, so that the keys after it are
+/// still read.
+fn unknown_key(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    attr: Symbol,
+    expected: &[Symbol],
+) -> syn::Result<()> {
     let key = meta
         .path
         .get_ident()
@@ -435,11 +442,14 @@ fn unknown_key(meta: &ParseNestedMeta, attr: Symbol, expected: &[Symbol]) -> syn
         .iter()
         .map(|symbol| format!("`{symbol}`"))
         .collect();
-    let expected = match expected.len() {
-        0 => format!("`#[{attr}]` takes no keys"),
-        _ => format!("expected {}", expected.join(", ")),
-    };
-    meta.error(format!("unknown key `{key}` in `#[{attr}]`; {expected}"))
+    cx.syn_error(meta.error(format!(
+        "unknown key `{key}` in `#[{attr}]`; expected {}",
+        expected.join(", ")
+    )));
+    while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+        meta.input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
 }
 
 fn string(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
@@ -469,12 +479,13 @@ fn parse_endpoint(cx: &Ctxt, attr: &Attribute) -> syn::Result<Endpoint> {
                 "GET" => Method::Get,
                 "POST" => Method::Post,
                 other => {
-                    return Err(syn::Error::new_spanned(
+                    cx.error_spanned_by(
                         &lit,
                         format!(
                             "unknown method `{other}` in `#[endpoint]`; expected \"GET\" or \"POST\""
                         ),
-                    ));
+                    );
+                    Method::Post
                 }
             };
             set(&meta, &mut method, value, ENDPOINT)
@@ -484,12 +495,13 @@ fn parse_endpoint(cx: &Ctxt, attr: &Attribute) -> syn::Result<Endpoint> {
                 "form" => ContentType::Form,
                 "json" => ContentType::Json,
                 other => {
-                    return Err(syn::Error::new_spanned(
+                    cx.error_spanned_by(
                         &lit,
                         format!(
                             "unknown content type `{other}` in `#[endpoint]`; expected \"form\" or \"json\""
                         ),
-                    ));
+                    );
+                    ContentType::Form
                 }
             };
             set(&meta, &mut content_type, value, ENDPOINT)
@@ -508,7 +520,8 @@ fn parse_endpoint(cx: &Ctxt, attr: &Attribute) -> syn::Result<Endpoint> {
             let value = boolean(&meta)?;
             set(&meta, &mut allow_insecure_http, value, ENDPOINT)
         } else {
-            Err(unknown_key(
+            unknown_key(
+                cx,
                 &meta,
                 ENDPOINT,
                 &[
@@ -519,7 +532,7 @@ fn parse_endpoint(cx: &Ctxt, attr: &Attribute) -> syn::Result<Endpoint> {
                     VERIFY_SSL,
                     ALLOW_INSECURE_HTTP,
                 ],
-            ))
+            )
         }
     })?;
     let path = path.ok_or_else(|| {
@@ -567,7 +580,8 @@ fn parse_token_field(cx: &Ctxt, attr: &Attribute) -> syn::Result<TokenField> {
             let value = boolean(&meta)?;
             return set(&meta, &mut refresh_grant, value, TOKEN_FIELD);
         } else {
-            return Err(unknown_key(
+            return unknown_key(
+                cx,
                 &meta,
                 TOKEN_FIELD,
                 &[
@@ -577,7 +591,7 @@ fn parse_token_field(cx: &Ctxt, attr: &Attribute) -> syn::Result<TokenField> {
                     DEFAULT_TOKEN_TYPE,
                     REFRESH_GRANT,
                 ],
-            ));
+            );
         };
         let lit = string(&meta)?;
         check_not_empty(cx, &lit, TOKEN_FIELD);
@@ -608,7 +622,7 @@ fn parse_token_header(cx: &Ctxt, attr: &Attribute) -> syn::Result<TokenHeader> {
             check_not_empty(cx, &lit, TOKEN_HEADER);
             set(&meta, &mut token_type, lit, TOKEN_HEADER)
         } else {
-            Err(unknown_key(&meta, TOKEN_HEADER, &[TOKEN_TYPE]))
+            unknown_key(cx, &meta, TOKEN_HEADER, &[TOKEN_TYPE])
         }
     })?;
     let header = header.ok_or_else(|| {
@@ -638,7 +652,7 @@ fn parse_step(cx: &Ctxt, attr: &Attribute) -> syn::Result<Step> {
             let path: Path = meta.value()?.parse()?;
             set(&meta, &mut with_request, path, STEP)
         } else {
-            Err(unknown_key(&meta, STEP, &[NAME, TTL, WITH_REQUEST]))
+            unknown_key(cx, &meta, STEP, &[NAME, TTL, WITH_REQUEST])
         }
     })?;
     if let Some(positional) = positional {
@@ -720,23 +734,20 @@ fn parse_inject(cx: &Ctxt, attr: &Attribute, name: Symbol, target: Target) -> sy
                     "token_type" => Part::TokenType,
                     "refresh_token" => Part::RefreshToken,
                     other => {
-                        return Err(syn::Error::new_spanned(
+                        cx.error_spanned_by(
                             &lit,
                             format!(
                                 "unknown `part` `{other}` in `#[{name}]`; expected \"access_token\", \"token_type\" or \"refresh_token\", or use `extra = \"field\"`"
                             ),
-                        ));
+                        );
+                        Part::AccessToken
                     }
                 }
             };
             part = Some(value);
             Ok(())
         } else {
-            Err(unknown_key(
-                &meta,
-                name,
-                &[FROM, target_key, FORMAT, PART, EXTRA],
-            ))
+            unknown_key(cx, &meta, name, &[FROM, target_key, FORMAT, PART, EXTRA])
         }
     })?;
     if let Some(positional) = positional {
@@ -781,7 +792,7 @@ fn parse_constant(
             let lit = string(&meta)?;
             set(&meta, &mut value, lit, name)
         } else {
-            Err(unknown_key(&meta, name, &[VALUE]))
+            unknown_key(cx, &meta, name, &[VALUE])
         }
     })?;
     let usage = format!(
@@ -819,13 +830,11 @@ fn field_name(attr: &Attribute, name: Symbol) -> syn::Result<Option<LitStr>> {
             "`#[{name}]` on a field takes only a name: `#[{name}(\"name\")]`"
         )))
     })?;
-    if let Some(lit) = &lit {
-        if lit.value().is_empty() {
-            return Err(syn::Error::new_spanned(
-                lit,
-                format!("the name in `#[{name}]` must not be empty"),
-            ));
-        }
+    if let Some(lit) = lit.as_ref().filter(|lit| lit.value().is_empty()) {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!("the name in `#[{name}]` must not be empty"),
+        ));
     }
     Ok(lit)
 }

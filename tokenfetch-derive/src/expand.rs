@@ -307,7 +307,7 @@ fn build_fetcher(
         let span = hook.span();
         optional.push(quote_spanned! {span=>
             let hook: fn(&Self, &mut #private::TokenRequest, &#private::Context) -> #private::Result<()> = #hook;
-            let this = ::core::clone::Clone::clone(self);
+            let this = #private::clone_for_hook(self);
             builder = builder.with_request(move |request, context| hook(&this, request, context));
         });
     }

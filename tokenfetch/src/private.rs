@@ -47,6 +47,22 @@ pub fn request_value<T: RequestValue>(value: &T) -> Secret {
     value.request_value()
 }
 
+/// What `#[step(with_request = ..)]` needs of the step: the hook must outlive the
+/// borrow of the step, so it gets a clone.
+#[diagnostic::on_unimplemented(
+    message = "`#[step(with_request = ..)]` needs `{Self}` to implement `Clone`",
+    label = "the request hook gets a clone of the step",
+    note = "add `#[derive(Clone)]` to `{Self}`"
+)]
+pub trait CloneForHook: Clone {}
+
+impl<T: Clone> CloneForHook for T {}
+
+/// The step's clone that a request hook captures.
+pub fn clone_for_hook<T: CloneForHook>(step: &T) -> T {
+    step.clone()
+}
+
 /// The shared client of steps with `verify_ssl = false`: built once, not on every
 /// fetch. Like every client of tokenfetch it follows no redirects.
 pub fn insecure_client() -> Result<reqwest::Client> {

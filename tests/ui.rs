@@ -1,0 +1,10 @@
+//! Compile-time behaviour of `#[derive(TokenStep)]`: every accepted attribute form
+//! compiles (`tests/ui/pass`), every mistake is a spanned error (`tests/ui/*.rs`
+//! with the expected `.stderr`, made with the pinned toolchain).
+
+#[test]
+fn ui() {
+    let cases = trybuild::TestCases::new();
+    cases.pass("tests/ui/pass/*.rs");
+    cases.compile_fail("tests/ui/*.rs");
+}

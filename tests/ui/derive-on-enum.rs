@@ -1,0 +1,11 @@
+use tokenfetch::TokenStep;
+
+#[derive(TokenStep)]
+#[endpoint("/token")]
+#[token_field("access_token")]
+enum Token {
+    A,
+    B,
+}
+
+fn main() {}

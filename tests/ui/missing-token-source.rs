@@ -1,0 +1,7 @@
+use tokenfetch::TokenStep;
+
+#[derive(TokenStep)]
+#[endpoint("/token")]
+struct Token {}
+
+fn main() {}
