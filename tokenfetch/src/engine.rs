@@ -23,8 +23,8 @@ use crate::graph::{Graph, GraphError};
 use crate::http::parse_base_url;
 use crate::policy::{RefreshPolicy, RetryPolicy};
 use crate::store::{LockOutcome, StepIdentity, StoreKey, StoredToken, TokenStore};
-use chrono::Utc;
 use crate::token::TokenData;
+use chrono::Utc;
 
 /// Fetches and caches the tokens of a graph of steps.
 ///
@@ -170,6 +170,13 @@ impl Engine {
         }
     }
 
+    /// The key under which step `name`'s token is kept in a
+    /// [`TokenStore`](crate::TokenStore), if such a step exists.
+    pub fn store_key(&self, name: &str) -> Option<&StoreKey> {
+        let index = *self.inner.graph.index.get(name)?;
+        Some(&self.inner.steps[index].key)
+    }
+
     /// The names of the steps, in registration order.
     pub fn step_names(&self) -> impl Iterator<Item = &str> {
         self.inner.steps.iter().map(|step| step.name.as_str())
@@ -295,7 +302,8 @@ impl Inner {
         let deadline = started + load_timeout;
         let result = tokio::time::timeout(
             load_timeout,
-            self.obtain(index, previous, deadline).instrument(span.clone()),
+            self.obtain(index, previous, deadline)
+                .instrument(span.clone()),
         )
         .await
         .unwrap_or_else(|_| {
@@ -349,7 +357,9 @@ impl Inner {
     ) -> Result<Entry> {
         let step = &self.steps[index];
         let Some(store) = &self.store else {
-            let token = self.load_token(index, previous.as_deref(), deadline).await?;
+            let token = self
+                .load_token(index, previous.as_deref(), deadline)
+                .await?;
             return self.entry_for(step, token, Instant::now());
         };
         let bypass = std::mem::take(&mut step.slot.state().bypass_store);
@@ -366,7 +376,10 @@ impl Inner {
                 Ok(LockOutcome::Acquired(lock)) => {
                     let result = match self.from_store(step).await {
                         Stored::Usable(entry) if !bypass => Ok(entry),
-                        _ => self.fetch_and_save(index, previous.as_deref(), deadline).await,
+                        _ => {
+                            self.fetch_and_save(index, previous.as_deref(), deadline)
+                                .await
+                        }
                     };
                     if let Err(error) = store.unlock(&step.key, &lock).await {
                         tracing::warn!(step = %step.name, "cannot release the token store lock: {error}");
@@ -382,7 +395,9 @@ impl Inner {
                 }
                 Err(error) => {
                     tracing::warn!(step = %step.name, "token store unavailable, fetching without it: {error}");
-                    let token = self.load_token(index, previous.as_deref(), deadline).await?;
+                    let token = self
+                        .load_token(index, previous.as_deref(), deadline)
+                        .await?;
                     return self.entry_for(step, token, Instant::now());
                 }
             }
@@ -399,7 +414,9 @@ impl Inner {
             Ok(Some(stored)) => {
                 let lifetime = stored.lifetime();
                 let age = stored.age();
-                let refresh_after = self.refresh.refresh_after(lifetime, self.refresh.draw_jitter());
+                let refresh_after = self
+                    .refresh
+                    .refresh_after(lifetime, self.refresh.draw_jitter());
                 let remaining = stored.remaining();
                 if age >= refresh_after || remaining.is_zero() {
                     return Stored::Due(Arc::new(stored.token));

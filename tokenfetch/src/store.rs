@@ -105,7 +105,9 @@ pub struct StoredToken {
 impl StoredToken {
     /// The time left before it expires, zero once expired.
     pub fn remaining(&self) -> Duration {
-        (self.expires_at - Utc::now()).to_std().unwrap_or(Duration::ZERO)
+        (self.expires_at - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
     }
 
     /// Its whole cache lifetime.
@@ -117,7 +119,9 @@ impl StoredToken {
 
     /// How long ago it was fetched.
     pub fn age(&self) -> Duration {
-        (Utc::now() - self.fetched_at).to_std().unwrap_or(Duration::ZERO)
+        (Utc::now() - self.fetched_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
     }
 }
 

@@ -104,7 +104,8 @@ impl FileStore {
             .write(true)
             .open(&lock_path)
             .map_err(|error| io_error(&lock_path, "open", error))?;
-        lock.lock().map_err(|error| io_error(&lock_path, "lock", error))?;
+        lock.lock()
+            .map_err(|error| io_error(&lock_path, "lock", error))?;
         let mut contents = Self::read(path)?;
         change(&mut contents);
         let now = chrono::Utc::now();
@@ -175,7 +176,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn io_error(path: &Path, action: &str, error: io::Error) -> Error {
-    Error::config(format!("cannot {action} the token file `{}`", path.display())).with_source(error)
+    Error::config(format!(
+        "cannot {action} the token file `{}`",
+        path.display()
+    ))
+    .with_source(error)
 }
 
 #[cfg(test)]
@@ -185,7 +190,8 @@ mod tests {
     use crate::token::TokenData;
 
     fn temp_path(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("tokenfetch-test-{}-{name}", fastrand::u64(..)));
+        let dir =
+            std::env::temp_dir().join(format!("tokenfetch-test-{}-{name}", fastrand::u64(..)));
         fs::create_dir_all(&dir).unwrap();
         dir.join("tokens.json")
     }
@@ -212,7 +218,14 @@ mod tests {
         store.save(&key("b"), &stored("tb")).await.unwrap();
         let other = FileStore::new(&path);
         assert_eq!(
-            other.load(&key("a")).await.unwrap().unwrap().token.access_token().expose(),
+            other
+                .load(&key("a"))
+                .await
+                .unwrap()
+                .unwrap()
+                .token
+                .access_token()
+                .expose(),
             "ta"
         );
         other.remove(&key("a")).await.unwrap();
@@ -232,7 +245,10 @@ mod tests {
         fs::write(&path, b"{\"not\": \"ours\"").unwrap();
         let store = FileStore::new(&path);
         let error = store.load(&key("a")).await.unwrap_err();
-        assert!(error.to_string().contains("not a tokenfetch token file"), "{error}");
+        assert!(
+            error.to_string().contains("not a tokenfetch token file"),
+            "{error}"
+        );
         assert!(store.save(&key("a"), &stored("t")).await.is_err());
         assert_eq!(fs::read(&path).unwrap(), b"{\"not\": \"ours\"");
     }
@@ -251,7 +267,10 @@ mod tests {
         }
         let store = FileStore::new(&path);
         for i in 0..16 {
-            assert!(store.load(&key(&format!("s{i}"))).await.unwrap().is_some(), "s{i} lost");
+            assert!(
+                store.load(&key(&format!("s{i}"))).await.unwrap().is_some(),
+                "s{i} lost"
+            );
         }
     }
 }

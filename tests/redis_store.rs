@@ -1,0 +1,213 @@
+//! The Redis store against a real `redis-server` on 127.0.0.1 that each test starts
+//! on a free port: a fleet of engines sends one request per step, a dead lock
+//! holder delays others only until its lock expires, Redis going away never fails
+//! a call, and entries expire with their token.
+//!
+//! Without `redis-server` on the PATH these tests say so and pass, unless
+//! `TOKENFETCH_REQUIRE_REDIS` is set (CI sets it, after installing the server).
+#![cfg(feature = "redis")]
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+use tokenfetch::{
+    BodyTokenFetcher, Engine, LockOutcome, RedisStore, RefreshPolicy, RetryPolicy, TokenStore,
+};
+use wiremock::matchers::path;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// A `redis-server` child process, stopped on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Option<Redis> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let spawned = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(error) => {
+                assert!(
+                    std::env::var_os("TOKENFETCH_REQUIRE_REDIS").is_none(),
+                    "redis-server is required but cannot be started: {error}"
+                );
+                eprintln!("skipped: redis-server is not installed ({error})");
+                return None;
+            }
+        };
+        let redis = Redis { child, port };
+        for _ in 0..200 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(redis);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server did not start listening on port {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn auth_server() -> MockServer {
+    let server = MockServer::start().await;
+    for step in ["app", "user"] {
+        Mock::given(path(format!("/{step}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(
+                        json!({"access_token": format!("{step}-tok"), "expires_in": 3600}),
+                    )
+                    .set_delay(Duration::from_millis(50)),
+            )
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+fn engine(server: &MockServer, redis: &Redis) -> Engine {
+    Engine::builder()
+        .base_url(server.uri())
+        .step(
+            BodyTokenFetcher::builder("app")
+                .endpoint("/app")
+                .data("client_id", "fleet")
+                .build()
+                .unwrap(),
+        )
+        .step(
+            BodyTokenFetcher::builder("user")
+                .endpoint("/user")
+                .depends_on("app")
+                .inject_header("app", "X-App-Token")
+                .build()
+                .unwrap(),
+        )
+        .store(RedisStore::new(&redis.url()).unwrap())
+        .retry_policy(RetryPolicy::none())
+        .refresh_policy(RefreshPolicy::default().failure_cooldown(Duration::ZERO))
+        .build()
+        .unwrap()
+}
+
+async fn requests_to(server: &MockServer, route: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|request| request.url.path() == route)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_engines_sends_one_request_per_step() {
+    let Some(redis) = Redis::start() else { return };
+    let server = auth_server().await;
+    let engines: Vec<Engine> = (0..4).map(|_| engine(&server, &redis)).collect();
+    let callers: Vec<_> = (0..200)
+        .map(|i| {
+            let engine = engines[i % engines.len()].clone();
+            tokio::spawn(async move { engine.token_by_name("user").await })
+        })
+        .collect();
+    for caller in callers {
+        let token = caller.await.unwrap().unwrap();
+        assert_eq!(token.access_token().expose(), "user-tok");
+    }
+    assert_eq!(requests_to(&server, "/app").await, 1);
+    assert_eq!(requests_to(&server, "/user").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_lock_holder_delays_others_only_until_its_lock_expires() {
+    let Some(redis) = Redis::start() else { return };
+    let server = auth_server().await;
+    let engine = engine(&server, &redis);
+    // A process takes the fetch lock for `app` and dies without releasing it.
+    let dead = RedisStore::new(&redis.url()).unwrap();
+    let key = engine.store_key("app").unwrap().clone();
+    assert!(matches!(
+        dead.lock(&key, Duration::from_millis(800)).await.unwrap(),
+        LockOutcome::Acquired(_)
+    ));
+    drop(dead);
+    let started = std::time::Instant::now();
+    let token = engine.token_by_name("app").await.unwrap();
+    assert_eq!(token.access_token().expose(), "app-tok");
+    assert!(started.elapsed() >= Duration::from_millis(700));
+    assert_eq!(requests_to(&server, "/app").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_never_fails_a_call() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let server = auth_server().await;
+    let engine = engine(&server, &redis);
+    engine.token_by_name("user").await.unwrap();
+    redis.stop();
+    for _ in 0..3 {
+        engine.invalidate("app");
+        engine.invalidate("user");
+        let token = engine.token_by_name("user").await.unwrap();
+        assert_eq!(token.access_token().expose(), "user-tok");
+    }
+    // Cached in memory meanwhile: no request without need.
+    let before = server.received_requests().await.unwrap().len();
+    engine.token_by_name("user").await.unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), before);
+}
+
+#[tokio::test]
+async fn entries_expire_with_the_token() {
+    let Some(redis) = Redis::start() else { return };
+    let server = auth_server().await;
+    let engine = engine(&server, &redis);
+    engine.token_by_name("app").await.unwrap();
+    let key = engine.store_key("app").unwrap().as_str().to_owned();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(ttl > 3_500_000 && ttl <= 3_600_000, "PTTL {ttl}");
+    let value: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(
+        !value.contains("fleet"),
+        "request data leaked into the entry"
+    );
+}
