@@ -256,10 +256,10 @@ impl Inner {
                 match &state.inflight {
                     Some(fetch) => fetch.clone(),
                     None => {
-                        if let Some((failed_at, error)) = &state.failure {
-                            if now < *failed_at + inner.refresh.failure_cooldown_value() {
-                                return slot.valid(now).ok_or_else(|| error.clone());
-                            }
+                        if let Some((failed_at, error)) = &state.failure
+                            && now < *failed_at + inner.refresh.failure_cooldown_value()
+                        {
+                            return slot.valid(now).ok_or_else(|| error.clone());
                         }
                         let task = tokio::spawn(Inner::load(Arc::clone(&inner), index));
                         let name = inner.steps[index].name.clone();
@@ -364,7 +364,7 @@ impl Inner {
         };
         let bypass = std::mem::take(&mut step.slot.state().bypass_store);
         if !bypass {
-            match self.from_store(step).await {
+            match self.stored(step).await {
                 Stored::Usable(entry) => return Ok(entry),
                 Stored::Due(token) => previous = previous.or(Some(token)),
                 Stored::Nothing => {}
@@ -374,7 +374,7 @@ impl Inner {
         loop {
             match store.lock(&step.key, lock_ttl).await {
                 Ok(LockOutcome::Acquired(lock)) => {
-                    let result = match self.from_store(step).await {
+                    let result = match self.stored(step).await {
                         Stored::Usable(entry) if !bypass => Ok(entry),
                         _ => {
                             self.fetch_and_save(index, previous.as_deref(), deadline)
@@ -389,7 +389,7 @@ impl Inner {
                 Ok(LockOutcome::Busy) => {
                     tracing::debug!(step = %step.name, "another process is fetching; waiting for its token");
                     tokio::time::sleep(LOCK_POLL).await;
-                    if let Stored::Usable(entry) = self.from_store(step).await {
+                    if let Stored::Usable(entry) = self.stored(step).await {
                         return Ok(entry);
                     }
                 }
@@ -406,7 +406,7 @@ impl Inner {
 
     /// What the store holds for `step`. A store that fails is logged and treated
     /// as empty.
-    async fn from_store(&self, step: &Step) -> Stored {
+    async fn stored(&self, step: &Step) -> Stored {
         let Some(store) = &self.store else {
             return Stored::Nothing;
         };

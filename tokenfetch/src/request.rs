@@ -285,12 +285,13 @@ impl Injection {
             HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::config(format!("invalid header name `{name}`")))?;
         }
-        if let Some(format) = &self.format {
-            if !format.contains("{token}") && !format.contains("{token_type}") {
-                return Err(Error::config(format!(
-                    "injection format `{format}` has no `{{token}}` placeholder"
-                )));
-            }
+        if let Some(format) = &self.format
+            && !format.contains("{token}")
+            && !format.contains("{token_type}")
+        {
+            return Err(Error::config(format!(
+                "injection format `{format}` has no `{{token}}` placeholder"
+            )));
         }
         Ok(())
     }

@@ -78,15 +78,15 @@ impl BodyFields {
             }
             _ => token.with_token_type(self.default_token_type.clone()),
         };
-        if let Some(value) = object.remove(&self.expires_in) {
-            if let Some(lifetime) = lifetime(&value, &self.expires_in)? {
-                token = token.with_expires_in(lifetime);
-            }
+        if let Some(value) = object.remove(&self.expires_in)
+            && let Some(lifetime) = lifetime(&value, &self.expires_in)?
+        {
+            token = token.with_expires_in(lifetime);
         }
-        if let Some(Value::String(refresh)) = object.remove(&self.refresh_token) {
-            if !refresh.is_empty() {
-                token = token.with_refresh_token(refresh);
-            }
+        if let Some(Value::String(refresh)) = object.remove(&self.refresh_token)
+            && !refresh.is_empty()
+        {
+            token = token.with_refresh_token(refresh);
         }
         for (key, value) in object {
             token = token.with_extra(key, value);
