@@ -76,6 +76,20 @@ impl Slot {
         self.entry.store(None);
     }
 
+    /// Clears the entry if it still holds `token`; returns whether it did.
+    pub(crate) fn clear_if(&self, token: &Arc<TokenData>) -> bool {
+        let current = self.entry.load();
+        match current.as_deref() {
+            Some(entry) if Arc::ptr_eq(&entry.token, token) => {
+                let previous = self.entry.compare_and_swap(&*current, None);
+                previous
+                    .as_ref()
+                    .is_some_and(|entry| Arc::ptr_eq(&entry.token, token))
+            }
+            _ => false,
+        }
+    }
+
     /// Locks the slow-path state. A panic while it was held leaves nothing half
     /// done, so a poisoned lock is simply taken over.
     pub(crate) fn state(&self) -> MutexGuard<'_, SlotState> {

@@ -170,6 +170,20 @@ impl Engine {
         }
     }
 
+    /// Drops step `name`'s cached token only if it is still `token`: what a caller
+    /// does when an API refused `token`, so that many callers refused at once
+    /// renew it once. Returns whether it was dropped.
+    pub fn invalidate_token(&self, name: &str, token: &Arc<TokenData>) -> bool {
+        let Some(&index) = self.inner.graph.index.get(name) else {
+            return false;
+        };
+        let dropped = self.inner.steps[index].slot.clear_if(token);
+        if dropped && self.inner.store.is_some() {
+            self.inner.steps[index].slot.state().bypass_store = true;
+        }
+        dropped
+    }
+
     /// The key under which step `name`'s token is kept in a
     /// [`TokenStore`](crate::TokenStore), if such a step exists.
     pub fn store_key(&self, name: &str) -> Option<&StoreKey> {

@@ -37,6 +37,8 @@
 
 #![deny(missing_docs, missing_debug_implementations)]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod builder;
 mod cache;
 mod engine;
@@ -44,6 +46,8 @@ mod error;
 mod fetcher;
 mod graph;
 mod http;
+#[cfg(feature = "middleware")]
+mod middleware;
 mod policy;
 mod request;
 mod response;
@@ -64,6 +68,8 @@ pub use graph::GraphError;
 pub use http::{
     DEFAULT_TIMEOUT, HttpResponse, HttpTokenFetcher, HttpTokenFetcherBuilder, MAX_BODY_BYTES,
 };
+#[cfg(feature = "middleware")]
+pub use middleware::AuthMiddleware;
 pub use policy::{RefreshPolicy, RetryPolicy};
 pub use request::{ContentType, Injection, TokenPart, TokenRequest};
 pub use secret::Secret;
