@@ -555,3 +555,53 @@ async fn refresh_grant_sends_the_refresh_token_and_keeps_an_unrotated_one() {
     assert_eq!(fresh.access_token().expose(), "new");
     assert_eq!(fresh.refresh_token().unwrap().expose(), "r1");
 }
+
+/// A server that streams an endless chunked body with no `Content-Length`.
+fn endless_body_server() -> (String, std::thread::JoinHandle<usize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request).unwrap();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+            .unwrap();
+        let chunk = vec![b' '; 64 * 1024];
+        let mut sent = 0;
+        // Stops when the client hangs up, or after 64 MiB at most.
+        while sent < 64 * 1024 * 1024 {
+            let head = format!("{:x}\r\n", chunk.len());
+            let written = stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(&chunk))
+                .and_then(|()| stream.write_all(b"\r\n"));
+            if written.is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+        sent
+    });
+    (url, handle)
+}
+
+#[tokio::test]
+async fn an_endless_body_is_cut_at_the_limit() {
+    let (url, server) = endless_body_server();
+    let error = BodyTokenFetcher::builder("endless")
+        .base_url(url)
+        .endpoint("/token")
+        .build()
+        .unwrap()
+        .fetch(&Context::new())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::BadResponse);
+    assert!(error.to_string().contains("limit"), "{error}");
+    let sent = tokio::task::spawn_blocking(move || server.join().unwrap())
+        .await
+        .unwrap();
+    assert!(sent < 16 * 1024 * 1024, "the client read {sent} bytes");
+}
