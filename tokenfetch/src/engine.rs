@@ -206,12 +206,13 @@ impl Engine {
         Inner::resolve(&self.inner, index).await
     }
 
+    /// The step registered as type `type_id`, else the step named `name` (a step
+    /// type whose step was registered in another form, say built at run time).
     fn index_of(&self, type_id: TypeId, name: &str) -> Result<usize> {
-        self.inner
-            .steps
-            .iter()
-            .position(|step| step.type_id == type_id)
-            .ok_or_else(|| unknown_step(name))
+        match self.inner.steps.iter().position(|step| step.type_id == type_id) {
+            Some(index) => Ok(index),
+            None => self.index_by_name(name),
+        }
     }
 
     fn index_by_name(&self, name: &str) -> Result<usize> {
