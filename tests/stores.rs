@@ -142,3 +142,36 @@ async fn an_unwritable_store_never_fails_a_call() {
     engine.token_by_name("app").await.unwrap();
     assert_eq!(requests(&server).await, 1);
 }
+
+#[test]
+fn processes_writing_one_file_at_once_lose_nothing() {
+    let file = temp_file("processes");
+    let writers: Vec<_> = (0..4)
+        .map(|process| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_file_store_writer"))
+                .arg(&file)
+                .arg(format!("p{process}"))
+                .arg("25")
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut writer in writers {
+        assert!(writer.wait().unwrap().success());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let store = FileStore::new(&file);
+    for process in 0..4 {
+        for n in 0..25 {
+            let name = format!("p{process}-{n}");
+            let key = tokenfetch::StoreKey::new(&name, tokenfetch::StepIdentity::new());
+            let stored = runtime.block_on(store.load(&key)).unwrap();
+            assert_eq!(
+                stored.unwrap().token.access_token().expose(),
+                format!("token-{name}")
+            );
+        }
+    }
+}

@@ -24,7 +24,6 @@ use crate::http::parse_base_url;
 use crate::policy::{RefreshPolicy, RetryPolicy};
 use crate::store::{LockOutcome, StepIdentity, StoreKey, StoredToken, TokenStore};
 use crate::token::TokenData;
-use chrono::Utc;
 
 /// Fetches and caches the tokens of a graph of steps.
 ///
@@ -209,7 +208,12 @@ impl Engine {
     /// The step registered as type `type_id`, else the step named `name` (a step
     /// type whose step was registered in another form, say built at run time).
     fn index_of(&self, type_id: TypeId, name: &str) -> Result<usize> {
-        match self.inner.steps.iter().position(|step| step.type_id == type_id) {
+        match self
+            .inner
+            .steps
+            .iter()
+            .position(|step| step.type_id == type_id)
+        {
             Some(index) => Ok(index),
             None => self.index_by_name(name),
         }
@@ -464,14 +468,8 @@ impl Inner {
         let token = self.load_token(index, previous, deadline).await?;
         let entry = self.entry_for(step, token, Instant::now())?;
         if let Some(store) = &self.store {
-            let fetched_at = Utc::now();
-            let lifetime = chrono::Duration::from_std(entry.expires_at - Instant::now())
-                .unwrap_or(chrono::Duration::zero());
-            let stored = StoredToken {
-                token: (*entry.token).clone(),
-                fetched_at,
-                expires_at: fetched_at + lifetime,
-            };
+            let lifetime = entry.expires_at.saturating_duration_since(Instant::now());
+            let stored = StoredToken::new((*entry.token).clone(), lifetime);
             if let Err(error) = store.save(&step.key, &stored).await {
                 tracing::warn!(step = %step.name, "cannot save the token in the store: {error}");
             }

@@ -35,7 +35,8 @@ pub use redis::RedisStore;
 pub struct StepIdentity(Sha256);
 
 impl StepIdentity {
-    pub(crate) fn new() -> Self {
+    /// An empty identity.
+    pub fn new() -> Self {
         StepIdentity(Sha256::new())
     }
 
@@ -61,6 +62,12 @@ impl StepIdentity {
     }
 }
 
+impl Default for StepIdentity {
+    fn default() -> Self {
+        StepIdentity::new()
+    }
+}
+
 impl fmt::Debug for StepIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("StepIdentity")
@@ -73,7 +80,9 @@ impl fmt::Debug for StepIdentity {
 pub struct StoreKey(String);
 
 impl StoreKey {
-    pub(crate) fn new(step: &str, identity: StepIdentity) -> Self {
+    /// The key of step `step` with `identity` (what the engine computes for each
+    /// step from [`TokenFetcher::identify`](crate::TokenFetcher::identify)).
+    pub fn new(step: &str, identity: StepIdentity) -> Self {
         StoreKey(format!("tokenfetch:v1:{step}:{}", identity.hex()))
     }
 
@@ -103,6 +112,19 @@ pub struct StoredToken {
 }
 
 impl StoredToken {
+    /// A token fetched now that the engine uses for `lifetime`.
+    pub fn new(token: TokenData, lifetime: Duration) -> Self {
+        let fetched_at = Utc::now();
+        let lifetime = chrono::Duration::from_std(lifetime).unwrap_or(chrono::Duration::MAX);
+        StoredToken {
+            token,
+            fetched_at,
+            expires_at: fetched_at
+                .checked_add_signed(lifetime)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        }
+    }
+
     /// The time left before it expires, zero once expired.
     pub fn remaining(&self) -> Duration {
         (self.expires_at - Utc::now())
