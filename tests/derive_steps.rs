@@ -912,3 +912,78 @@ async fn insecure_and_http_settings_are_accepted() -> Result<()> {
     assert_eq!(arc.name(), "lenient");
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// Store identity: a derived step keys its stored token by everything it sends.
+
+/// Fetches `AppToken` once through an engine of its own that shares `store`, and
+/// returns the step's store key.
+async fn fetch_through_store(
+    server: &MockServer,
+    store: &Arc<tokenfetch::MemoryStore>,
+    client_id: &str,
+) -> Result<tokenfetch::StoreKey> {
+    let engine = tokenfetch::Engine::builder()
+        .base_url(server.uri())
+        .store(Arc::clone(store))
+        .step(AppToken {
+            client_id: client_id.into(),
+            client_secret: "s3cret".into(),
+        })
+        .build()?;
+    let token = engine.token::<AppToken>().await?;
+    assert_eq!(token.access_token().expose(), "app-tok");
+    Ok(engine.store_key(AppToken::NAME).unwrap().clone())
+}
+
+#[tokio::test]
+async fn derived_steps_with_different_field_values_have_different_store_keys() -> Result<()> {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/app/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"token": "app-tok", "expires_in": 3600})),
+        )
+        .mount(&server)
+        .await;
+    let store = Arc::new(tokenfetch::MemoryStore::new());
+
+    // Same field values: the second engine finds the first one's token.
+    let first = fetch_through_store(&server, &store, "app").await?;
+    let same = fetch_through_store(&server, &store, "app").await?;
+    assert_eq!(first, same);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+    // Another client id: another key, so another fetch.
+    let other = fetch_through_store(&server, &store, "other-app").await?;
+    assert_ne!(first, other);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        String::from_utf8_lossy(&requests[1].body),
+        "client_id=other-app&client_secret=s3cret"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_derived_step_identifies_itself_by_its_request() {
+    let identity = |step: &AppToken| {
+        let mut identity = tokenfetch::StepIdentity::new();
+        step.identify(&mut identity);
+        tokenfetch::StoreKey::new(AppToken::NAME, identity)
+    };
+    let secret = |secret: &str| AppToken {
+        client_id: "app".into(),
+        client_secret: secret.into(),
+    };
+    assert_eq!(identity(&secret("a")), identity(&secret("a")));
+    assert_ne!(identity(&secret("a")), identity(&secret("b")));
+    // Only a digest is kept: the key never shows a secret.
+    assert!(
+        !identity(&secret("planted-secret"))
+            .as_str()
+            .contains("planted-secret")
+    );
+}

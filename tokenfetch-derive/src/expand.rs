@@ -43,8 +43,13 @@ fn expand(input: &Input) -> TokenStream {
     let depends_on = (!dependencies.is_empty()).then(|| {
         quote! {
             fn depends_on(&self) -> ::std::vec::Vec<&str> {
-                ::std::vec![#(#dependency_names),*]
+                <Self as #private::TokenStep>::DEPENDS_ON.to_vec()
             }
+        }
+    });
+    let depends_on_names = (!dependencies.is_empty()).then(|| {
+        quote! {
+            const DEPENDS_ON: &'static [&'static str] = &[#(#dependency_names),*];
         }
     });
 
@@ -101,6 +106,7 @@ fn expand(input: &Input) -> TokenStream {
             #[automatically_derived]
             impl #impl_generics #private::TokenStep for #ident #ty_generics #where_clause {
                 const NAME: &'static str = #name;
+                #depends_on_names
             }
 
             #[automatically_derived]
@@ -112,6 +118,19 @@ fn expand(input: &Input) -> TokenStream {
                 #depends_on
 
                 #ttl
+
+                fn identify(&self, identity: &mut #private::StepIdentity) {
+                    // The fetcher the step builds knows every part of its request;
+                    // one that cannot be built fails every fetch, and keys by name.
+                    match __TokenStepFetcher::__fetcher(self) {
+                        ::core::result::Result::Ok(fetcher) => {
+                            #private::TokenFetcher::identify(&fetcher, identity)
+                        }
+                        ::core::result::Result::Err(_) => {
+                            identity.add(#name);
+                        }
+                    }
+                }
 
                 fn fetch<'a>(
                     &'a self,

@@ -114,6 +114,14 @@ pub trait TokenFetcher: Send + Sync + 'static {
 pub trait TokenStep: TokenFetcher {
     /// The step's name, the same as [`TokenFetcher::name`].
     const NAME: &'static str;
+
+    /// The names of the steps this step depends on, the same as
+    /// [`TokenFetcher::depends_on`]: what
+    /// [`#[derive(TokenPipeline)]`](derive@crate::TokenPipeline) checks the
+    /// pipeline's graph with at compile time. The derive sets it; a hand-written
+    /// step with dependencies should set it too, or the pipeline's graph is checked
+    /// only when the engine is built. Default: none.
+    const DEPENDS_ON: &'static [&'static str] = &[];
 }
 
 /// The tokens of finished steps, by step name, and the defaults a step falls back on
