@@ -1,4 +1,5 @@
-//! Compile-time behaviour of `#[derive(TokenStep)]`: every accepted attribute form
+//! Compile-time behaviour of `#[derive(TokenStep)]` and `#[derive(TokenPipeline)]`
+//! (the `pipeline-*` cases, graph errors among them): every accepted attribute form
 //! compiles (`tests/ui/pass`), every mistake is a spanned error (`tests/ui/*.rs`
 //! with the expected `.stderr`, made with the pinned toolchain).
 

@@ -1,17 +1,19 @@
 //! Derive macros for [`tokenfetch`](https://docs.rs/tokenfetch). Use them through
 //! the `tokenfetch` crate, which re-exports them and documents their attributes.
 //!
-//! The stages, one per module: `attr` parses the attributes, `ast` models the
-//! input, `valid` checks the rules that span several attributes, `expand`
-//! generates the impls and `fallback` the stub emitted next to errors. `ctxt`
-//! collects errors so that all of them are reported at once; `symbol` spells
-//! every attribute name once.
+//! The stages of `#[derive(TokenStep)]`, one per module: `attr` parses the
+//! attributes, `ast` models the input, `valid` checks the rules that span several
+//! attributes, `expand` generates the impls and `fallback` the stub emitted next to
+//! errors. `ctxt` collects errors so that all of them are reported at once;
+//! `symbol` spells every attribute name once. `pipeline` is
+//! `#[derive(TokenPipeline)]`, with stages of its own.
 
 mod ast;
 mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod pipeline;
 mod symbol;
 mod valid;
 
@@ -40,4 +42,13 @@ use syn::{DeriveInput, parse_macro_input};
 pub fn derive_token_step(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Derives `tokenfetch::TokenPipeline` for a struct whose fields are steps, and
+/// checks the pipeline's graph at compile time. Documented on
+/// `tokenfetch::TokenPipeline`'s re-export.
+#[proc_macro_derive(TokenPipeline)]
+pub fn derive_token_pipeline(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    pipeline::derive(&input).into()
 }

@@ -48,6 +48,7 @@ mod graph;
 mod http;
 #[cfg(feature = "middleware")]
 mod middleware;
+mod pipeline;
 mod policy;
 mod request;
 mod response;
@@ -70,6 +71,7 @@ pub use http::{
 };
 #[cfg(feature = "middleware")]
 pub use middleware::AuthMiddleware;
+pub use pipeline::{InPipeline, PipelineEngine, TokenPipeline};
 pub use policy::{RefreshPolicy, RetryPolicy};
 pub use request::{ContentType, Injection, TokenPart, TokenRequest};
 pub use secret::Secret;
@@ -85,3 +87,6 @@ pub use reqwest::{Method, StatusCode};
 
 #[doc = include_str!("derive.md")]
 pub use tokenfetch_derive::TokenStep;
+
+#[doc = include_str!("pipeline.md")]
+pub use tokenfetch_derive::TokenPipeline;

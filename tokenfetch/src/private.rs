@@ -1,13 +1,16 @@
-//! Re-exports and helpers for the code `#[derive(TokenStep)]` generates. Not part of
-//! the public API: nothing here is stable.
+//! Re-exports and helpers for the code `#[derive(TokenStep)]` and
+//! `#[derive(TokenPipeline)]` generate. Not part of the public API: nothing here is
+//! stable.
 
 use std::any::Any;
 use std::fmt::Display;
 use std::sync::{Arc, OnceLock};
 
+pub use crate::pipeline::{CheckMessage, PipelineCheck, PipelineField, PipelineStep};
 pub use crate::{
-    BodyTokenFetcher, BoxFuture, Context, Error, HeaderTokenFetcher, Injection, Result, Secret,
-    TokenData, TokenFetcher, TokenPart, TokenRequest, TokenStep,
+    BodyTokenFetcher, BoxFuture, Context, EngineBuilder, Error, HeaderTokenFetcher, InPipeline,
+    Injection, Result, Secret, StepIdentity, TokenData, TokenFetcher, TokenPart, TokenPipeline,
+    TokenRequest, TokenStep,
 };
 
 /// A field value the derive can send: a header, a body field or a query parameter.

@@ -1,0 +1,8 @@
+use tokenfetch::TokenPipeline;
+
+#[derive(TokenPipeline)]
+enum Auth {
+    Device,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use tokenfetch::TokenPipeline;
+
+#[derive(TokenPipeline)]
+union Auth {
+    device: u32,
+}
+
+fn main() {}

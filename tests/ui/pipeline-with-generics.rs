@@ -1,0 +1,8 @@
+use tokenfetch::TokenPipeline;
+
+#[derive(TokenPipeline)]
+struct Auth<S> {
+    step: S,
+}
+
+fn main() {}
