@@ -74,6 +74,14 @@ impl Drop for Redis {
     }
 }
 
+/// Awaits every spawned caller, outside tokio's cooperative budget: a test task
+/// that spends its budget here would leave none for the mock server, which
+/// verifies itself by blocking when dropped, and that check would spin forever.
+async fn join_all<T>(callers: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let results = tokio::task::unconstrained(futures_util::future::join_all(callers)).await;
+    results.into_iter().map(|result| result.unwrap()).collect()
+}
+
 async fn auth_server() -> MockServer {
     let server = MockServer::start().await;
     for step in ["app", "user"] {
@@ -137,9 +145,8 @@ async fn a_fleet_of_engines_sends_one_request_per_step() {
             tokio::spawn(async move { engine.token_by_name("user").await })
         })
         .collect();
-    for caller in callers {
-        let token = caller.await.unwrap().unwrap();
-        assert_eq!(token.access_token().expose(), "user-tok");
+    for token in join_all(callers).await {
+        assert_eq!(token.unwrap().access_token().expose(), "user-tok");
     }
     assert_eq!(requests_to(&server, "/app").await, 1);
     assert_eq!(requests_to(&server, "/user").await, 1);
