@@ -1,1 +1,0 @@
-//! Workspace package that owns the top-level tests, examples and benches.
