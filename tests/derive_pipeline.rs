@@ -6,38 +6,13 @@
 use std::sync::Arc;
 
 use futures_util::future::try_join_all;
-use serde_json::json;
-use tokenfetch::{Engine, ErrorKind, PipelineEngine, Result, Secret, TokenPipeline, TokenStep};
-use wiremock::matchers::{body_json, body_string, header, method, path};
+use tokenfetch::{Engine, ErrorKind, PipelineEngine, Result, TokenPipeline};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-#[derive(TokenStep)]
-#[endpoint("/device/register")]
-#[token_header("X-Device-Token")]
-#[step(ttl = "30d")]
-struct DeviceToken {
-    #[header("X-Device-ID")]
-    device_id: String,
-}
+mod common;
 
-#[derive(TokenStep)]
-#[endpoint("/v1/app/token")]
-#[token_field("token")]
-struct AppToken {
-    client_id: String,
-    client_secret: Secret,
-}
-
-#[derive(TokenStep)]
-#[endpoint("/v1/user/token", content_type = "json")]
-#[token_field("access_token")]
-#[depends_on(DeviceToken, AppToken)]
-#[inject_header(from = DeviceToken, header = "X-Device-Token")]
-#[inject_header(from = AppToken, header = "Authorization", format = "Bearer {token}")]
-struct UserToken {
-    username: String,
-    password: Secret,
-}
+use common::{AppToken, DeviceToken, UserToken};
 
 /// The user step first: field order is not dependency order.
 #[derive(TokenPipeline)]
@@ -64,36 +39,7 @@ fn auth() -> Auth {
 }
 
 async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/device/register"))
-        .and(header("X-Device-ID", "device-123"))
-        .respond_with(ResponseTemplate::new(200).insert_header("X-Device-Token", "dev-tok"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/app/token"))
-        .and(body_string("client_id=app&client_secret=s3cret"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"token": "app-tok", "expires_in": 3600})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/user/token"))
-        .and(header("X-Device-Token", "dev-tok"))
-        .and(header("Authorization", "Bearer app-tok"))
-        .and(body_json(json!({"username": "u", "password": "p"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "user-tok", "token_type": "Bearer", "expires_in": 900}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
-    server
+    common::canonical_server(Some(1)).await
 }
 
 fn engine(server: &MockServer) -> Result<PipelineEngine<Auth>> {

@@ -13,103 +13,23 @@ use tokenfetch::{
     BodyTokenFetcher, Context, ErrorKind, HeaderTokenFetcher, Injection, Result, Secret, TokenData,
     TokenFetcher, TokenPart, TokenRequest, TokenStep,
 };
-use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
+use wiremock::matchers::{body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 // ---------------------------------------------------------------------------
-// The canonical example of DESIGN.md.
+// The canonical example of DESIGN.md (its steps are in tests/common).
 
-/// Registers the device; the token comes back in a response header.
-#[derive(TokenStep)]
-#[endpoint("/device/register")]
-#[token_header("X-Device-Token")]
-#[step(ttl = "30d")]
-struct DeviceToken {
-    #[header("X-Device-ID")]
-    device_id: String,
-}
+mod common;
 
-/// App credentials -> app token, read from the JSON body field `token`.
-#[derive(TokenStep)]
-#[endpoint("/v1/app/token")]
-#[token_field("token")]
-struct AppToken {
-    client_id: String,
-    client_secret: Secret,
-}
-
-/// Needs both earlier tokens: one as a header, one as a bearer credential.
-#[derive(TokenStep)]
-#[endpoint("/v1/user/token", content_type = "json")]
-#[token_field("access_token")]
-#[depends_on(DeviceToken, AppToken)]
-#[inject_header(from = DeviceToken, header = "X-Device-Token")]
-#[inject_header(from = AppToken, header = "Authorization", format = "Bearer {token}")]
-struct UserToken {
-    username: String,
-    password: Secret,
-}
-
-fn device() -> DeviceToken {
-    DeviceToken {
-        device_id: "device-123".into(),
-    }
-}
-
-fn app() -> AppToken {
-    AppToken {
-        client_id: "app".into(),
-        client_secret: "s3cret".into(),
-    }
-}
-
-fn user() -> UserToken {
-    UserToken {
-        username: "u".into(),
-        password: "p".into(),
-    }
-}
+use common::{AppToken, DeviceToken, UserToken, app, device, user};
 
 fn base(server: &MockServer) -> Context {
     Context::new().with_base_url(Url::parse(&server.uri()).unwrap())
 }
 
-async fn canonical_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/device/register"))
-        .and(header("X-Device-ID", "device-123"))
-        .respond_with(ResponseTemplate::new(200).insert_header("X-Device-Token", "dev-tok"))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/app/token"))
-        .and(header("content-type", "application/x-www-form-urlencoded"))
-        .and(body_string("client_id=app&client_secret=s3cret"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"token": "app-tok", "expires_in": 3600})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/user/token"))
-        .and(header("X-Device-Token", "dev-tok"))
-        .and(header("Authorization", "Bearer app-tok"))
-        .and(header("content-type", "application/json"))
-        .and(body_json(json!({"username": "u", "password": "p"})))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"access_token": "user-tok", "token_type": "Bearer"})),
-        )
-        .mount(&server)
-        .await;
-    server
-}
-
 #[tokio::test]
 async fn canonical_example_fetches_in_order() -> Result<()> {
-    let server = canonical_server().await;
+    let server = common::canonical_server(None).await;
     let mut context = base(&server);
 
     let device_token = device().fetch(&context).await?;
@@ -152,7 +72,7 @@ async fn canonical_example_describes_its_graph() {
 
 #[tokio::test]
 async fn a_wrong_injected_token_is_refused_by_the_server() {
-    let server = canonical_server().await;
+    let server = common::canonical_server(None).await;
     let context = base(&server)
         .with_token("device_token", TokenData::new("dev-tok"))
         .with_token("app_token", TokenData::new("not-the-app-token"));
@@ -162,7 +82,7 @@ async fn a_wrong_injected_token_is_refused_by_the_server() {
 
 #[tokio::test]
 async fn a_missing_dependency_is_a_configuration_error() {
-    let server = canonical_server().await;
+    let server = common::canonical_server(None).await;
     let context = base(&server).with_token("device_token", TokenData::new("dev-tok"));
     let error = user().fetch(&context).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Config);

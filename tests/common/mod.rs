@@ -1,0 +1,100 @@
+//! What several test files share: the canonical steps of DESIGN.md, declared with
+//! the derive, and a server on 127.0.0.1 that answers them only when each request
+//! carries exactly what it should (the device id, the app credentials, the JSON
+//! login with both earlier tokens injected).
+
+#![allow(dead_code)]
+
+use serde_json::json;
+use tokenfetch::{Secret, TokenStep};
+use wiremock::matchers::{body_json, body_string, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// Registers the device; the token comes back in a response header.
+#[derive(TokenStep)]
+#[endpoint("/device/register")]
+#[token_header("X-Device-Token")]
+#[step(ttl = "30d")]
+pub struct DeviceToken {
+    #[header("X-Device-ID")]
+    pub device_id: String,
+}
+
+/// App credentials -> app token, read from the JSON body field `token`.
+#[derive(TokenStep)]
+#[endpoint("/v1/app/token")]
+#[token_field("token")]
+pub struct AppToken {
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+/// Needs both earlier tokens: one as a header, one as a bearer credential.
+#[derive(TokenStep)]
+#[endpoint("/v1/user/token", content_type = "json")]
+#[token_field("access_token")]
+#[depends_on(DeviceToken, AppToken)]
+#[inject_header(from = DeviceToken, header = "X-Device-Token")]
+#[inject_header(from = AppToken, header = "Authorization", format = "Bearer {token}")]
+pub struct UserToken {
+    pub username: String,
+    pub password: Secret,
+}
+
+pub fn device() -> DeviceToken {
+    DeviceToken {
+        device_id: "device-123".into(),
+    }
+}
+
+pub fn app() -> AppToken {
+    AppToken {
+        client_id: "app".into(),
+        client_secret: "s3cret".into(),
+    }
+}
+
+pub fn user() -> UserToken {
+    UserToken {
+        username: "u".into(),
+        password: "p".into(),
+    }
+}
+
+/// The canonical server: tokens `dev-tok`, `app-tok`, `user-tok`. With
+/// `expect_each`, the server fails the test on drop unless each step was
+/// requested exactly that many times.
+pub async fn canonical_server(expect_each: Option<u64>) -> MockServer {
+    let server = MockServer::start().await;
+    let mocks = [
+        Mock::given(method("POST"))
+            .and(path("/device/register"))
+            .and(header("X-Device-ID", "device-123"))
+            .respond_with(ResponseTemplate::new(200).insert_header("X-Device-Token", "dev-tok")),
+        Mock::given(method("POST"))
+            .and(path("/v1/app/token"))
+            .and(header("content-type", "application/x-www-form-urlencoded"))
+            .and(body_string("client_id=app&client_secret=s3cret"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"token": "app-tok", "expires_in": 3600})),
+            ),
+        Mock::given(method("POST"))
+            .and(path("/v1/user/token"))
+            .and(header("X-Device-Token", "dev-tok"))
+            .and(header("Authorization", "Bearer app-tok"))
+            .and(header("content-type", "application/json"))
+            .and(body_json(json!({"username": "u", "password": "p"})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"access_token": "user-tok", "token_type": "Bearer", "expires_in": 900}),
+            )),
+    ];
+    for mock in mocks {
+        let mock = match expect_each {
+            Some(times) => mock.expect(times),
+            None => mock,
+        };
+        mock.mount(&server).await;
+    }
+    server
+}
