@@ -55,18 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Later calls are served from the cache: no request goes out.
     let again = engine.token_by_name("user_token").await?;
     assert_eq!(user, again);
-    let requests = server.received_requests().await.unwrap_or_default().len();
-    println!("requests sent to the auth server: {requests}");
 
     // Use the token.
-    let profile: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/api/profile", server.uri()))
-        .bearer_auth(user.access_token().expose())
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    println!("profile: {profile}");
-    Ok(())
+    support::use_token(&server, &user).await
 }

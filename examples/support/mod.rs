@@ -13,6 +13,26 @@ pub const DEVICE_TOKEN: &str = "dev-7f3a";
 pub const APP_TOKEN: &str = "app-91c2";
 pub const USER_TOKEN: &str = "user-55d0";
 
+/// Prints how many requests reached the server, then calls the protected API
+/// with the user token and prints the answer.
+pub async fn use_token(
+    server: &MockServer,
+    user: &tokenfetch::TokenData,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let requests = server.received_requests().await.unwrap_or_default().len();
+    println!("requests sent to the auth server: {requests}");
+    let profile: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/profile", server.uri()))
+        .bearer_auth(user.access_token().expose())
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    println!("profile: {profile}");
+    Ok(())
+}
+
 /// Starts the server; it stops when the returned value is dropped.
 pub async fn start() -> MockServer {
     let server = MockServer::start().await;

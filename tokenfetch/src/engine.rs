@@ -162,7 +162,7 @@ impl Engine {
     pub fn invalidate(&self, name: &str) -> bool {
         match self.inner.graph.index.get(name) {
             Some(&index) => {
-                self.inner.invalidate(index);
+                self.inner.invalidate(index, None);
                 true
             }
             None => false,
@@ -176,11 +176,7 @@ impl Engine {
         let Some(&index) = self.inner.graph.index.get(name) else {
             return false;
         };
-        let dropped = self.inner.steps[index].slot.clear_if(token);
-        if dropped && self.inner.store.is_some() {
-            self.inner.steps[index].slot.state().bypass_store = true;
-        }
-        dropped
+        self.inner.invalidate(index, Some(token))
     }
 
     /// The key under which step `name`'s token is kept in a
@@ -376,10 +372,7 @@ impl Inner {
     ) -> Result<Entry> {
         let step = &self.steps[index];
         let Some(store) = &self.store else {
-            let token = self
-                .load_token(index, previous.as_deref(), deadline)
-                .await?;
-            return self.entry_for(step, token, Instant::now());
+            return self.fetch_entry(index, previous.as_deref(), deadline).await;
         };
         let bypass = std::mem::take(&mut step.slot.state().bypass_store);
         if !bypass {
@@ -414,10 +407,7 @@ impl Inner {
                 }
                 Err(error) => {
                     tracing::warn!(step = %step.name, "token store unavailable, fetching without it: {error}");
-                    let token = self
-                        .load_token(index, previous.as_deref(), deadline)
-                        .await?;
-                    return self.entry_for(step, token, Instant::now());
+                    return self.fetch_entry(index, previous.as_deref(), deadline).await;
                 }
             }
         }
@@ -465,8 +455,7 @@ impl Inner {
         deadline: Instant,
     ) -> Result<Entry> {
         let step = &self.steps[index];
-        let token = self.load_token(index, previous, deadline).await?;
-        let entry = self.entry_for(step, token, Instant::now())?;
+        let entry = self.fetch_entry(index, previous, deadline).await?;
         if let Some(store) = &self.store {
             let lifetime = entry.expires_at.saturating_duration_since(Instant::now());
             let stored = StoredToken::new((*entry.token).clone(), lifetime);
@@ -477,14 +466,33 @@ impl Inner {
         Ok(entry)
     }
 
-    /// Drops step `index`'s cached token, and makes its next load skip the store's
-    /// copy (which may be the same token).
-    fn invalidate(&self, index: usize) {
+    /// Fetches step `index` into a cache entry.
+    async fn fetch_entry(
+        self: &Arc<Self>,
+        index: usize,
+        previous: Option<&TokenData>,
+        deadline: Instant,
+    ) -> Result<Entry> {
+        let token = self.load_token(index, previous, deadline).await?;
+        self.entry_for(&self.steps[index], token, Instant::now())
+    }
+
+    /// Drops step `index`'s cached token (only if it is still `only`, when given),
+    /// and makes its next load skip the store's copy, which may be the same token.
+    /// Returns whether a token was dropped.
+    fn invalidate(&self, index: usize, only: Option<&Arc<TokenData>>) -> bool {
         let slot = &self.steps[index].slot;
-        slot.clear();
-        if self.store.is_some() {
+        let dropped = match only {
+            Some(token) => slot.clear_if(token),
+            None => {
+                slot.clear();
+                true
+            }
+        };
+        if dropped && self.store.is_some() {
             slot.state().bypass_store = true;
         }
+        dropped
     }
 
     /// Fetches step `index`'s token: dependencies first, then the request with
@@ -531,7 +539,7 @@ impl Inner {
             {
                 dependencies_renewed = true;
                 for &dependency in dependencies {
-                    self.invalidate(dependency);
+                    self.invalidate(dependency, None);
                 }
                 context = self.context_for(index).await?;
                 attempt -= 1;

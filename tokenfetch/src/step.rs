@@ -78,13 +78,12 @@ impl HttpStep {
         ] {
             request.remove_data(key);
         }
-        let mut refreshed_request = request;
-        refreshed_request.set_data("grant_type", "refresh_token");
-        refreshed_request.set_data("refresh_token", refresh_token.clone());
+        request.set_data("grant_type", "refresh_token");
+        request.set_data("refresh_token", refresh_token.clone());
         for (key, value) in kept {
-            refreshed_request.set_data(key, value);
+            request.set_data(key, value);
         }
-        let mut fresh = self.send(refreshed_request, context).await?;
+        let mut fresh = self.send(request, context).await?;
         fresh.keep_refresh_token(token);
         Ok(fresh)
     }
