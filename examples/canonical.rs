@@ -1,4 +1,4 @@
-//! The canonical example of DESIGN.md: three steps declared with
+//! The canonical example: three steps declared with
 //! `#[derive(TokenStep)]` and gathered in a `#[derive(TokenPipeline)]`, whose graph
 //! the compiler checks, fetched through the typed engine against a demo auth server
 //! started on 127.0.0.1.

@@ -1,5 +1,5 @@
 //! `#[derive(TokenPipeline)]` against a real HTTP server on 127.0.0.1: the
-//! canonical example of DESIGN.md declared as one pipeline and fetched through a
+//! canonical example of the README declared as one pipeline and fetched through a
 //! `PipelineEngine`. The server refuses requests that lack the injected tokens, and
 //! counts what it receives, so that caching and single fetches are checked too.
 

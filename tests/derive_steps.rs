@@ -1,5 +1,5 @@
 //! `#[derive(TokenStep)]` against a real HTTP server on 127.0.0.1: the canonical
-//! example of DESIGN.md and the seed's examples re-expressed with the derive. The
+//! example of the README and requestforge's documented examples re-expressed with the derive. The
 //! server's matchers refuse a request that lacks the injected headers or body
 //! fields, so a wrong injection fails the test. A derived step and the same step
 //! built with the fluent builder send byte-identical requests.
@@ -17,7 +17,7 @@ use wiremock::matchers::{body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 // ---------------------------------------------------------------------------
-// The canonical example of DESIGN.md (its steps are in tests/common).
+// The canonical example of the README (its steps are in tests/common).
 
 mod common;
 
@@ -373,7 +373,7 @@ async fn derived_get_sends_its_data_as_query_like_the_builder() {
 }
 
 // ---------------------------------------------------------------------------
-// The seed's examples, re-expressed with the derive.
+// requestforge's documented examples, re-expressed with the derive.
 
 /// Simple OAuth2 flow: client credentials, form-encoded, with a refresh token
 /// renewed through the `refresh_token` grant.
@@ -394,7 +394,7 @@ struct OAuthToken {
 }
 
 #[tokio::test]
-async fn seed_simple_oauth2_flow_with_refresh() -> Result<()> {
+async fn requestforge_simple_oauth2_flow_with_refresh() -> Result<()> {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
@@ -455,7 +455,7 @@ struct SessionToken {
 }
 
 #[tokio::test]
-async fn seed_header_based_authentication() -> Result<()> {
+async fn requestforge_header_based_authentication() -> Result<()> {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/auth/session"))
@@ -493,7 +493,7 @@ struct MixedUserToken {
 }
 
 #[tokio::test]
-async fn seed_mixed_header_and_body_tokens() -> Result<()> {
+async fn requestforge_mixed_header_and_body_tokens() -> Result<()> {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/device/register"))
@@ -536,7 +536,7 @@ struct TwoStepUserToken {
 }
 
 #[tokio::test]
-async fn seed_two_step_flow() -> Result<()> {
+async fn requestforge_two_step_flow() -> Result<()> {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/app/token"))
@@ -575,7 +575,7 @@ async fn seed_two_step_flow() -> Result<()> {
     Ok(())
 }
 
-/// The seed's `session_token` step, by name: dependencies by string work for steps
+/// requestforge's `session_token` step, by name: dependencies by string work for steps
 /// known only at run time.
 #[derive(TokenStep)]
 #[endpoint("/final/token")]
@@ -590,7 +590,7 @@ struct FinalToken {
 }
 
 #[tokio::test]
-async fn seed_dependency_injection_of_three_tokens() -> Result<()> {
+async fn requestforge_dependency_injection_of_three_tokens() -> Result<()> {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/final/token"))
@@ -644,7 +644,7 @@ impl CustomDataUserToken {
 }
 
 #[tokio::test]
-async fn seed_custom_data_building() -> Result<()> {
+async fn requestforge_custom_data_building() -> Result<()> {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/user/token"))
@@ -683,7 +683,7 @@ struct CustomFieldsToken {
 }
 
 #[tokio::test]
-async fn seed_custom_field_names() -> Result<()> {
+async fn requestforge_custom_field_names() -> Result<()> {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/auth"))

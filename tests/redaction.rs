@@ -133,7 +133,7 @@ async fn no_secret_reaches_logs_debug_or_errors() {
     assert!(app_token.access_token().expose().contains(MARK));
     printed.push(format!("{app_token:?}"));
     printed.push(format!("{device_token:?}"));
-    printed.push(format!("{}", app_token.access_token()));
+    printed.push(format!("{:?}", app_token.access_token()));
     let context = Context::new()
         .with_token("app", (*app_token).clone())
         .with_token("device", (*device_token).clone());

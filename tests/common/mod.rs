@@ -1,4 +1,4 @@
-//! What several test files share: the canonical steps of DESIGN.md, declared with
+//! What several test files share: the canonical steps of the README, declared with
 //! the derive, and a server on 127.0.0.1 that answers them only when each request
 //! carries exactly what it should (the device id, the app credentials, the JSON
 //! login with both earlier tokens injected).

@@ -132,6 +132,18 @@ fn expand(input: &Input) -> TokenStream {
                     }
                 }
 
+                fn repeatable(&self) -> bool {
+                    __TokenStepFetcher::__fetcher(self)
+                        .map_or(true, |fetcher| #private::TokenFetcher::repeatable(&fetcher))
+                }
+
+                fn validate(
+                    &self,
+                    base_url: ::core::option::Option<&#private::Url>,
+                ) -> #private::Result<()> {
+                    #private::TokenFetcher::validate(&__TokenStepFetcher::__fetcher(self)?, base_url)
+                }
+
                 fn fetch<'a>(
                     &'a self,
                     context: &'a #private::Context,
@@ -329,11 +341,32 @@ fn build_fetcher(
             let this = #private::clone_for_hook(self);
             builder = builder.with_request(move |request, context| hook(&this, request, context));
         });
+        // What the hook may read beyond the request: the hook itself and the
+        // `#[skip]` fields. A field whose value cannot be written down makes the
+        // step unshareable.
+        let hook_name = quote!(#hook).to_string();
+        optional.push(quote!(builder = builder.identity(#hook_name);));
+        for field in &input.fields {
+            if !matches!(field.role, FieldRole::Skip) {
+                continue;
+            }
+            let ident = field.ident;
+            let label = ident.to_string();
+            optional.push(quote! {
+                builder = match {
+                    use #private::{IdentityOfDisplay as _, IdentityOfSecret as _, IdentityUnknown as _};
+                    (&#private::IdentityProbe(&self.#ident)).identity_part()
+                } {
+                    ::core::option::Option::Some(value) => builder.identity(#label).identity(value),
+                    ::core::option::Option::None => builder.unshared(),
+                };
+            });
+        }
     }
 
     let build = quote! {
         #[allow(unused_mut)]
-        let mut builder = #private::#fetcher_type::builder(#name) #(#calls)*;
+        let mut builder = #private::#fetcher_type::builder(#name).__declared_by_derive() #(#calls)*;
         #(#optional)*
         builder.build()
     };
@@ -344,6 +377,6 @@ fn build_fetcher(
 /// cannot be sent is reported there.
 fn value(ty: &syn::Type, access: TokenStream) -> TokenStream {
     quote_spanned! {ty.span()=>
-        ::tokenfetch::__private::request_value::<#ty>(#access)
+        ::tokenfetch::__private::request_value::<#ty, _>(#access)
     }
 }

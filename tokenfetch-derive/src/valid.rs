@@ -107,16 +107,32 @@ fn check_injections(cx: &Ctxt, input: &Input) {
         .flatten()
         .map(Dependency::key)
         .collect();
+    let dependencies = input.attrs.depends_on.value.iter().flatten();
+    let names: Vec<String> = dependencies.map(Dependency::describe).collect();
     for injection in &input.attrs.injections {
         if !declared.contains(&injection.from.key()) {
+            let from = injection.from.describe();
+            let advice = match nearest(&from, &names) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => "add it there".to_owned(),
+            };
             cx.error_spanned_by(
                 &injection.from,
                 format!(
-                    "`#[{}]` takes its token from `{}`, which is not in `#[{DEPENDS_ON}(..)]`; add it there",
+                    "`#[{}]` takes its token from `{from}`, which is not in `#[{DEPENDS_ON}(..)]`; {advice}",
                     injection.attr,
-                    injection.from.describe()
                 ),
             );
         }
     }
+}
+
+/// The name among `names` one or two edits away from `name`, if there is one.
+fn nearest<'a>(name: &str, names: &'a [String]) -> Option<&'a str> {
+    names
+        .iter()
+        .map(|candidate| (strsim::damerau_levenshtein(name, candidate), candidate))
+        .filter(|(distance, _)| (1..=2).contains(distance))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.as_str())
 }

@@ -44,7 +44,12 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
                 .map_err(|error| error.to_string())
         })
         .as_ref()
-        .map_err(|error| Error::config(format!("cannot start the blocking runtime: {error}")))
+        .map_err(|error| {
+            Error::new(
+                crate::ErrorKind::Internal,
+                format!("cannot start the blocking runtime: {error}"),
+            )
+        })
 }
 
 /// Runs `future` to completion on the blocking runtime, unless called from inside
@@ -58,7 +63,7 @@ fn block_on<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
     runtime()?.block_on(future)
 }
 
-/// Fetches one step's token, blocking: the seed's `token = fetcher.fetch()`.
+/// Fetches one step's token, blocking: `let token = fetch(&fetcher)?`.
 ///
 /// ```no_run
 /// use tokenfetch::{BodyTokenFetcher, Context};

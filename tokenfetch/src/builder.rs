@@ -1,5 +1,5 @@
 //! [`FetcherBuilder`]: the fluent builder of [`BodyTokenFetcher`] and
-//! [`HeaderTokenFetcher`], covering every parameter of the seed's fetchers plus
+//! [`HeaderTokenFetcher`], covering every HTTP step parameter plus
 //! token injection and request hooks. Settings are checked in `build()`, which
 //! returns the first invalid one as an error instead of panicking.
 
@@ -12,7 +12,7 @@ use reqwest::header::{HeaderMap, HeaderName};
 
 use crate::error::{Error, Result};
 use crate::fetcher::Context;
-use crate::http::{HttpTokenFetcher, HttpTokenFetcherBuilder, header_pair};
+use crate::http::{HttpTokenFetcher, HttpTokenFetcherBuilder, header_pair, redacted_endpoint};
 use crate::request::{ContentType, Injection, RequestTemplate, TokenRequest};
 use crate::response::BodyFields;
 use crate::secret::Secret;
@@ -56,6 +56,8 @@ pub struct FetcherBuilder<S> {
     depends_on: Vec<String>,
     injections: Vec<Injection>,
     hooks: Vec<crate::request::RequestHook>,
+    hook_identity: Vec<Secret>,
+    unshared: bool,
     source: S,
 }
 
@@ -64,6 +66,7 @@ pub struct FetcherBuilder<S> {
 pub struct BodySource {
     fields: BodyFields,
     refresh_grant: bool,
+    refresh_data: Vec<(String, Secret)>,
 }
 
 /// The header-specific settings of a [`FetcherBuilder`] for a [`HeaderTokenFetcher`].
@@ -83,7 +86,7 @@ impl Default for HeaderSource {
 }
 
 impl BodyTokenFetcher {
-    /// Starts a builder for step `name`, with the seed's defaults: POST, form
+    /// Starts a builder for step `name`, with the defaults: POST, form
     /// encoding, fields `access_token`, `token_type`, `expires_in`,
     /// `refresh_token`, token type `Bearer`.
     pub fn builder(name: impl Into<String>) -> FetcherBuilder<BodySource> {
@@ -92,7 +95,7 @@ impl BodyTokenFetcher {
 }
 
 impl HeaderTokenFetcher {
-    /// Starts a builder for step `name`, with the seed's defaults: POST, token in
+    /// Starts a builder for step `name`, with the defaults: POST, token in
     /// the `Authorization` header, token type `Bearer`.
     pub fn builder(name: impl Into<String>) -> FetcherBuilder<HeaderSource> {
         FetcherBuilder::new(name.into(), HeaderSource::default())
@@ -114,6 +117,8 @@ impl<S> FetcherBuilder<S> {
             depends_on: Vec::new(),
             injections: Vec::new(),
             hooks: Vec::new(),
+            hook_identity: Vec::new(),
+            unshared: false,
             source,
         }
     }
@@ -146,21 +151,21 @@ impl<S> FetcherBuilder<S> {
         self.method(Method::POST)
     }
 
-    /// Adds a request header (the seed's `request_headers`). The value is treated
+    /// Adds a request header. The value is treated
     /// as secret.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<Secret>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    /// Adds a header sent with every request of this step's HTTP layer (the seed's
-    /// `HttpTokenFetcher(headers=...)`).
+    /// Adds a header sent with every request of this step's HTTP layer
+    /// ([`HttpTokenFetcherBuilder::header`](crate::HttpTokenFetcherBuilder::header)).
     pub fn default_header(mut self, name: impl Into<String>, value: impl Into<Secret>) -> Self {
         self.http = self.http.header(name, value);
         self
     }
 
-    /// Adds a request data field (the seed's `request_data`): a body field for
+    /// Adds a request data field: a body field for
     /// POST, a query parameter for GET. The value is treated as secret.
     pub fn data(mut self, key: impl Into<String>, value: impl Into<Secret>) -> Self {
         self.data.push((key.into(), value.into()));
@@ -280,7 +285,54 @@ impl<S> FetcherBuilder<S> {
         self
     }
 
-    fn build_step(self, source: TokenSource) -> Result<HttpStep> {
+    /// Says what the [`with_request`](FetcherBuilder::with_request) hooks add to the
+    /// request, so that the step's tokens can be shared through a
+    /// [`TokenStore`](crate::TokenStore): call it once per value a hook reads
+    /// from outside the request (a tenant, a key id). A closure cannot be looked
+    /// into, so a step with a hook and no `identity` is never shared through a
+    /// store, and neither are the steps that depend on it. Values are kept only
+    /// as a digest.
+    ///
+    /// ```
+    /// use tokenfetch::BodyTokenFetcher;
+    ///
+    /// let tenant = "alpha".to_owned();
+    /// let fetcher = BodyTokenFetcher::builder("tenant_token")
+    ///     .endpoint("/token")
+    ///     .identity(tenant.clone())
+    ///     .with_request(move |request, _| {
+    ///         request.set_data("tenant", tenant.clone());
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<_, tokenfetch::Error>(())
+    /// ```
+    pub fn identity(mut self, part: impl Into<Secret>) -> Self {
+        self.hook_identity.push(part.into());
+        self
+    }
+
+    /// Words configuration errors in terms of the derive's attributes: what the
+    /// code `#[derive(TokenStep)]` generates calls. Not for other use.
+    #[doc(hidden)]
+    pub fn __declared_by_derive(mut self) -> Self {
+        self.http = self.http.declared_by_derive();
+        self
+    }
+
+    /// Never shares this step's tokens through a store: they stay in the memory of
+    /// the engine that fetched them (and so do those of the steps depending on
+    /// it).
+    pub fn unshared(mut self) -> Self {
+        self.unshared = true;
+        self
+    }
+
+    fn build_step(
+        self,
+        source: TokenSource,
+        refresh_data: Vec<(String, Secret)>,
+    ) -> Result<HttpStep> {
         let name = self.name;
         let fail = |error: Error| error.with_step(&name);
         if name.is_empty() {
@@ -292,6 +344,11 @@ impl<S> FetcherBuilder<S> {
             ))
         })?;
         let http = self.http.build().map_err(fail)?;
+        if url::Url::parse(&endpoint).is_ok() {
+            // An absolute endpoint is checked now (scheme, plain http); a relative
+            // one when the engine's base URL is known.
+            http.url(&endpoint, &Context::new()).map_err(fail)?;
+        }
         let mut headers = HeaderMap::new();
         for (key, value) in &self.headers {
             let (key, value) = header_pair(key, value.expose()).map_err(fail)?;
@@ -324,6 +381,9 @@ impl<S> FetcherBuilder<S> {
             http,
             template,
             source,
+            hook_identity: self.hook_identity,
+            unshared: self.unshared,
+            refresh_data,
         })
     }
 }
@@ -359,12 +419,24 @@ impl FetcherBuilder<BodySource> {
         self
     }
 
-    /// Renews the token with the OAuth2 `refresh_token` grant when it has a refresh
-    /// token, instead of repeating the original request. The refresh request is
-    /// the step's request with its data replaced by `grant_type=refresh_token`,
-    /// the refresh token, and the `client_id`, `client_secret` and `scope` it had.
+    /// Renews the token with the OAuth2 `refresh_token` grant (RFC 6749 §6) when it
+    /// has a refresh token, instead of repeating the original request. The
+    /// refresh request carries only `grant_type=refresh_token`, the refresh token,
+    /// the original `scope` and client authentication (`client_id`,
+    /// `client_secret`, `client_assertion`, `client_assertion_type`), the step's
+    /// headers and query, and whatever [`refresh_data`](FetcherBuilder::refresh_data)
+    /// adds. When the server refuses the refresh, the original request is sent
+    /// again only if it can be repeated: an authorization code, a device code or a
+    /// refresh token is never replayed, and the refusal is returned instead.
     pub fn refresh_grant(mut self, enabled: bool) -> Self {
         self.source.refresh_grant = enabled;
+        self
+    }
+
+    /// Adds a body field to refresh requests only (see
+    /// [`refresh_grant`](FetcherBuilder::refresh_grant)).
+    pub fn refresh_data(mut self, key: impl Into<String>, value: impl Into<Secret>) -> Self {
+        self.source.refresh_data.push((key.into(), value.into()));
         self
     }
 
@@ -374,7 +446,8 @@ impl FetcherBuilder<BodySource> {
             fields: self.source.fields.clone(),
             refresh_grant: self.source.refresh_grant,
         };
-        self.build_step(source).map(BodyTokenFetcher)
+        let refresh_data = self.source.refresh_data.clone();
+        self.build_step(source, refresh_data).map(BodyTokenFetcher)
     }
 }
 
@@ -404,7 +477,7 @@ impl FetcherBuilder<HeaderSource> {
             header,
             token_type: self.source.token_type.clone(),
         };
-        self.build_step(source).map(HeaderTokenFetcher)
+        self.build_step(source, Vec::new()).map(HeaderTokenFetcher)
     }
 }
 
@@ -412,7 +485,7 @@ impl<S: fmt::Debug> fmt::Debug for FetcherBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FetcherBuilder")
             .field("name", &self.name)
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.endpoint.as_deref().map(redacted_endpoint))
             .field("method", &self.method)
             .field("depends_on", &self.depends_on)
             .field("source", &self.source)

@@ -32,8 +32,12 @@ pub(crate) type SharedFetch = Shared<BoxFuture<'static, Result<Arc<TokenData>>>>
 pub(crate) struct SlotState {
     pub(crate) inflight: Option<SharedFetch>,
     pub(crate) failure: Option<(Instant, Error)>,
-    /// The next load ignores the store's copy: the token was invalidated.
-    pub(crate) bypass_store: bool,
+    /// A token that was invalidated: the next load does not take it from the
+    /// store, and removes it there.
+    pub(crate) invalidated: Option<Arc<TokenData>>,
+    /// The step's fetch has given a token once: a step that cannot repeat its
+    /// request (a single-use grant) renews only through refresh from now on.
+    pub(crate) fetched_once: bool,
 }
 
 /// One step's cache.
@@ -72,8 +76,9 @@ impl Slot {
         self.entry.store(Some(Arc::new(entry)));
     }
 
-    pub(crate) fn clear(&self) {
-        self.entry.store(None);
+    /// Empties the slot, returning the token it held.
+    pub(crate) fn take(&self) -> Option<Arc<TokenData>> {
+        self.entry.swap(None).map(|entry| Arc::clone(&entry.token))
     }
 
     /// Clears the entry if it still holds `token`; returns whether it did.

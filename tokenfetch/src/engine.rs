@@ -1,5 +1,4 @@
-//! [`Engine`]: fetches a graph of steps and caches every token (the seed's pipelines
-//! and token manager).
+//! [`Engine`]: fetches a graph of steps and caches every token.
 //!
 //! Resolving a step resolves its dependencies first, all of them concurrently, each
 //! through its own cache slot; a step's fetch runs in a task of its own that every
@@ -7,11 +6,15 @@
 //! caller that gives up cancels nothing for the others.
 
 use std::any::TypeId;
+use std::convert::Infallible;
 use std::fmt;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use futures_util::FutureExt;
-use futures_util::future::try_join_all;
+use futures_util::future::{Either, select, try_join_all};
 use tokio::time::Instant;
 use tracing::Instrument;
 use url::Url;
@@ -22,7 +25,8 @@ use crate::fetcher::{BoxFuture, Context, TokenFetcher, TokenStep};
 use crate::graph::{Graph, GraphError};
 use crate::http::parse_base_url;
 use crate::policy::{RefreshPolicy, RetryPolicy};
-use crate::store::{LockOutcome, StepIdentity, StoreKey, StoredToken, TokenStore};
+use crate::store::{LockOutcome, StepIdentity, StoreKey, StoreLock, StoredToken, TokenStore};
+use crate::suggest::did_you_mean;
 use crate::token::TokenData;
 
 /// Fetches and caches the tokens of a graph of steps.
@@ -66,6 +70,8 @@ pub struct Engine {
 }
 
 struct Inner {
+    /// Tells this engine's handles from another's.
+    id: usize,
     steps: Vec<Step>,
     graph: Graph,
     base_url: Option<Url>,
@@ -73,13 +79,16 @@ struct Inner {
     refresh: RefreshPolicy,
     retry: RetryPolicy,
     store: Option<Box<dyn TokenStore>>,
+    /// How long a store lock lasts unless its holder renews it.
+    lease: Duration,
 }
 
 struct Step {
     fetcher: Box<dyn TokenFetcher>,
     type_id: TypeId,
     name: String,
-    key: StoreKey,
+    /// The step's key in the store; `None` when it is never shared.
+    key: Option<StoreKey>,
     slot: Slot,
 }
 
@@ -93,10 +102,13 @@ enum Stored {
 }
 
 /// How often a process waiting for another's fetch looks at the store.
-const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+const LOCK_POLL: Duration = Duration::from_millis(50);
 
-/// The longest a store lock is held (it is a third of the load timeout otherwise).
-const MAX_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a store lock lasts unless its holder renews it, by default.
+const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+
+/// Numbers the engines of this process: an engine's handles carry its number.
+static ENGINES: AtomicUsize = AtomicUsize::new(0);
 
 /// A step of one engine, looked up once: [`Engine::get`] with a handle does no name
 /// lookup at all.
@@ -125,17 +137,14 @@ impl Engine {
         self.token_at(index).await
     }
 
-    /// The token of the step behind `handle`.
-    ///
-    /// # Panics
-    ///
-    /// If `handle` comes from another engine (one not cloned from this one).
+    /// The token of the step behind `handle`. A handle made by another engine
+    /// (one not cloned from this one) is a [`Config`](ErrorKind::Config) error.
     pub async fn get(&self, handle: StepHandle) -> Result<Arc<TokenData>> {
-        assert_eq!(
-            handle.engine,
-            self.id(),
-            "a StepHandle is only valid for the engine that made it"
-        );
+        if handle.engine != self.inner.id {
+            return Err(Error::config(
+                "this StepHandle was made by another engine; make one with `handle::<S>()` or `handle_by_name(..)` on the engine you call `get` on",
+            ));
+        }
         self.token_at(handle.index).await
     }
 
@@ -144,7 +153,7 @@ impl Engine {
         let index = self.index_of(TypeId::of::<S>(), S::NAME)?;
         Ok(StepHandle {
             index,
-            engine: self.id(),
+            engine: self.inner.id,
         })
     }
 
@@ -153,7 +162,7 @@ impl Engine {
         let index = self.index_by_name(name)?;
         Ok(StepHandle {
             index,
-            engine: self.id(),
+            engine: self.inner.id,
         })
     }
 
@@ -180,10 +189,11 @@ impl Engine {
     }
 
     /// The key under which step `name`'s token is kept in a
-    /// [`TokenStore`](crate::TokenStore), if such a step exists.
+    /// [`TokenStore`](crate::TokenStore); `None` if there is no such step, or if
+    /// its tokens are never shared (see [`StepIdentity::not_shareable`]).
     pub fn store_key(&self, name: &str) -> Option<&StoreKey> {
         let index = *self.inner.graph.index.get(name)?;
-        Some(&self.inner.steps[index].key)
+        self.inner.steps[index].key.as_ref()
     }
 
     /// The names of the steps, in registration order.
@@ -216,24 +226,14 @@ impl Engine {
     }
 
     fn index_by_name(&self, name: &str) -> Result<usize> {
-        self.inner
-            .graph
-            .index
-            .get(name)
-            .copied()
-            .ok_or_else(|| unknown_step(name))
+        self.inner.graph.index.get(name).copied().ok_or_else(|| {
+            Error::config(format!(
+                "no step named `{name}` is registered with this engine; add it with `Engine::builder().step(..)`{}",
+                did_you_mean(name, self.step_names())
+            ))
+            .with_step(name)
+        })
     }
-
-    fn id(&self) -> usize {
-        Arc::as_ptr(&self.inner) as usize
-    }
-}
-
-fn unknown_step(name: &str) -> Error {
-    Error::config(format!(
-        "no step named `{name}` is registered with this engine; add it with `Engine::builder().step(..)`"
-    ))
-    .with_step(name)
 }
 
 impl fmt::Debug for Engine {
@@ -281,7 +281,7 @@ impl Inner {
                         let fetch = async move {
                             task.await.unwrap_or_else(|_| {
                                 Err(Error::new(
-                                    ErrorKind::Config,
+                                    ErrorKind::Internal,
                                     "the step's fetch panicked or its runtime shut down",
                                 )
                                 .with_step(name))
@@ -363,7 +363,9 @@ impl Inner {
 
     /// A cache entry for step `index`: from the store when it holds a token not yet
     /// due for renewal, else fetched, by this process alone among those sharing
-    /// the store, and saved there.
+    /// the store, and saved there. The dependencies are resolved before the
+    /// store's lock is asked for, and the lock's lease is renewed for as long as
+    /// the fetch runs.
     async fn obtain(
         self: &Arc<Self>,
         index: usize,
@@ -371,29 +373,34 @@ impl Inner {
         deadline: Instant,
     ) -> Result<Entry> {
         let step = &self.steps[index];
-        let Some(store) = &self.store else {
-            return self.fetch_entry(index, previous.as_deref(), deadline).await;
+        let (Some(store), Some(key)) = (self.store.as_deref(), &step.key) else {
+            let context = self.context_for(index).await?;
+            return self
+                .fetch_entry(index, context, previous.as_deref(), deadline)
+                .await;
         };
-        let bypass = std::mem::take(&mut step.slot.state().bypass_store);
-        if !bypass {
-            match self.stored(step).await {
-                Stored::Usable(entry) => return Ok(entry),
-                Stored::Due(token) => previous = previous.or(Some(token)),
-                Stored::Nothing => {}
-            }
+        let invalidated = step.slot.state().invalidated.take();
+        let invalidated = invalidated.as_deref();
+        match self.stored(step, store, key, invalidated).await {
+            Stored::Usable(entry) => return Ok(entry),
+            Stored::Due(token) => previous = previous.or(Some(token)),
+            Stored::Nothing => {}
         }
-        let lock_ttl = (self.retry.load_timeout_value() / 3).min(MAX_LOCK_TTL);
+        let context = self.context_for(index).await?;
         loop {
-            match store.lock(&step.key, lock_ttl).await {
+            match store.lock(key, self.lease).await {
                 Ok(LockOutcome::Acquired(lock)) => {
-                    let result = match self.stored(step).await {
-                        Stored::Usable(entry) if !bypass => Ok(entry),
-                        _ => {
-                            self.fetch_and_save(index, previous.as_deref(), deadline)
-                                .await
+                    let work = async {
+                        match self.stored(step, store, key, invalidated).await {
+                            Stored::Usable(entry) => Ok(entry),
+                            _ => {
+                                self.fetch_and_save(index, context, previous.as_deref(), deadline)
+                                    .await
+                            }
                         }
                     };
-                    if let Err(error) = store.unlock(&step.key, &lock).await {
+                    let result = self.holding(step, store, key, &lock, work).await;
+                    if let Err(error) = store.unlock(key, &lock).await {
                         tracing::warn!(step = %step.name, "cannot release the token store lock: {error}");
                     }
                     return result;
@@ -401,26 +408,72 @@ impl Inner {
                 Ok(LockOutcome::Busy) => {
                     tracing::debug!(step = %step.name, "another process is fetching; waiting for its token");
                     tokio::time::sleep(LOCK_POLL).await;
-                    if let Stored::Usable(entry) = self.stored(step).await {
+                    if let Stored::Usable(entry) = self.stored(step, store, key, invalidated).await
+                    {
                         return Ok(entry);
                     }
                 }
                 Err(error) => {
                     tracing::warn!(step = %step.name, "token store unavailable, fetching without it: {error}");
-                    return self.fetch_entry(index, previous.as_deref(), deadline).await;
+                    return self
+                        .fetch_entry(index, context, previous.as_deref(), deadline)
+                        .await;
                 }
             }
         }
     }
 
-    /// What the store holds for `step`. A store that fails is logged and treated
-    /// as empty.
-    async fn stored(&self, step: &Step) -> Stored {
-        let Some(store) = &self.store else {
-            return Stored::Nothing;
+    /// Runs `work` while holding `lock`, renewing its lease every third of the
+    /// lease period: the lock lasts exactly as long as this holder is alive and
+    /// working. A holder that dies stops renewing, and the lease runs out.
+    async fn holding<T>(
+        &self,
+        step: &Step,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        lock: &StoreLock,
+        work: impl Future<Output = T>,
+    ) -> T {
+        let renew = async {
+            loop {
+                tokio::time::sleep(self.lease / 3).await;
+                match store.extend(key, lock, self.lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(step = %step.name, "the token store lock ran out before it was renewed; another process may fetch too");
+                        return std::future::pending::<Infallible>().await;
+                    }
+                    Err(error) => {
+                        tracing::warn!(step = %step.name, "cannot renew the token store lock: {error}");
+                    }
+                }
+            }
         };
-        match store.load(&step.key).await {
+        match select(pin!(work), pin!(renew)).await {
+            Either::Left((output, _)) => output,
+            Either::Right((never, _)) => match never {},
+        }
+    }
+
+    /// What the store holds for `step`. A store that fails is logged and treated
+    /// as empty. A token that was `invalidated` is not taken, and is removed from
+    /// the store so that the processes sharing it stop using it too.
+    async fn stored(
+        &self,
+        step: &Step,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        invalidated: Option<&TokenData>,
+    ) -> Stored {
+        match store.load(key).await {
             Ok(Some(stored)) => {
+                if invalidated.is_some_and(|bad| bad.access_token() == stored.token.access_token())
+                {
+                    if let Err(error) = store.remove(key).await {
+                        tracing::warn!(step = %step.name, "cannot remove an invalidated token from the store: {error}");
+                    }
+                    return Stored::Nothing;
+                }
                 let lifetime = stored.lifetime();
                 let age = stored.age();
                 let refresh_after = self
@@ -451,15 +504,16 @@ impl Inner {
     async fn fetch_and_save(
         self: &Arc<Self>,
         index: usize,
+        context: Context,
         previous: Option<&TokenData>,
         deadline: Instant,
     ) -> Result<Entry> {
         let step = &self.steps[index];
-        let entry = self.fetch_entry(index, previous, deadline).await?;
-        if let Some(store) = &self.store {
+        let entry = self.fetch_entry(index, context, previous, deadline).await?;
+        if let (Some(store), Some(key)) = (&self.store, &step.key) {
             let lifetime = entry.expires_at.saturating_duration_since(Instant::now());
             let stored = StoredToken::new((*entry.token).clone(), lifetime);
-            if let Err(error) = store.save(&step.key, &stored).await {
+            if let Err(error) = store.save(key, &stored).await {
                 tracing::warn!(step = %step.name, "cannot save the token in the store: {error}");
             }
         }
@@ -470,43 +524,45 @@ impl Inner {
     async fn fetch_entry(
         self: &Arc<Self>,
         index: usize,
+        context: Context,
         previous: Option<&TokenData>,
         deadline: Instant,
     ) -> Result<Entry> {
-        let token = self.load_token(index, previous, deadline).await?;
+        let token = self.load_token(index, context, previous, deadline).await?;
         self.entry_for(&self.steps[index], token, Instant::now())
     }
 
     /// Drops step `index`'s cached token (only if it is still `only`, when given),
-    /// and makes its next load skip the store's copy, which may be the same token.
-    /// Returns whether a token was dropped.
+    /// and makes its next load skip (and remove) the store's copy if it is the same
+    /// token. Returns whether a token was dropped.
     fn invalidate(&self, index: usize, only: Option<&Arc<TokenData>>) -> bool {
         let slot = &self.steps[index].slot;
         let dropped = match only {
-            Some(token) => slot.clear_if(token),
-            None => {
-                slot.clear();
-                true
-            }
+            Some(token) => slot.clear_if(token).then(|| Arc::clone(token)),
+            None => slot.take(),
         };
-        if dropped && self.store.is_some() {
-            slot.state().bypass_store = true;
+        if self.store.is_some()
+            && let Some(token) = &dropped
+        {
+            slot.state().invalidated = Some(Arc::clone(token));
         }
-        dropped
+        dropped.is_some()
     }
 
-    /// Fetches step `index`'s token: dependencies first, then the request with
-    /// retries, the refresh grant where the cached token allows it, and one
-    /// renewal of the dependencies if the step is refused with 401.
+    /// Fetches step `index`'s token with the dependencies' tokens in `context`: the
+    /// request with retries, the refresh grant where the cached token allows it,
+    /// and one renewal of the dependencies if the step is refused with 401.
     async fn load_token(
         self: &Arc<Self>,
         index: usize,
+        mut context: Context,
         previous: Option<&TokenData>,
         deadline: Instant,
     ) -> Result<TokenData> {
         let step = &self.steps[index];
         let span = tracing::Span::current();
-        let mut context = self.context_for(index).await?;
+        let repeatable = step.fetcher.repeatable();
+        let spent = !repeatable && (previous.is_some() || step.slot.state().fetched_once);
         let mut refresh_from = previous.filter(|token| token.refresh_token().is_some());
         let mut dependencies_renewed = false;
         let mut attempt = 0;
@@ -516,10 +572,16 @@ impl Inner {
             let result = match refresh_from.and_then(|token| step.fetcher.refresh(token, &context))
             {
                 Some(refresh) => refresh.await,
+                None if spent => return Err(spent_grant(&step.name)),
                 None => step.fetcher.fetch(&context).await,
             };
             let error = match result {
-                Ok(token) => return Ok(token),
+                Ok(token) => {
+                    if !repeatable {
+                        step.slot.state().fetched_once = true;
+                    }
+                    return Ok(token);
+                }
                 Err(error) => error.with_step(&step.name),
             };
             if let Some(status) = error.status() {
@@ -527,6 +589,11 @@ impl Inner {
             }
             step.fetcher.on_fetch_error(&error, &context);
             if refresh_from.is_some() && error.is_refused() {
+                if spent {
+                    // The original grant was single-use: replaying it cannot work
+                    // and may revoke what it gave.
+                    return Err(error);
+                }
                 // The refresh token was refused: fall back to the full request.
                 refresh_from = None;
                 attempt -= 1;
@@ -538,8 +605,12 @@ impl Inner {
                 && !dependencies_renewed
             {
                 dependencies_renewed = true;
+                // Only the tokens this request used, if they are still cached: when
+                // many steps are refused at once, each dependency is renewed once.
                 for &dependency in dependencies {
-                    self.invalidate(dependency, None);
+                    if let Some(used) = context.shared(&self.steps[dependency].name) {
+                        self.invalidate(dependency, Some(used));
+                    }
                 }
                 context = self.context_for(index).await?;
                 attempt -= 1;
@@ -567,7 +638,9 @@ impl Inner {
             }
         }))
         .await?;
-        let mut context = Context::new().with_client(self.client.clone());
+        let mut context = Context::new()
+            .with_client(self.client.clone())
+            .resolved_by_engine();
         if let Some(base_url) = &self.base_url {
             context = context.with_base_url(base_url.clone());
         }
@@ -619,6 +692,67 @@ impl Inner {
     }
 }
 
+/// The error of a step whose single-use grant was exchanged already and cannot be
+/// renewed by refresh.
+fn spent_grant(step: &str) -> Error {
+    Error::new(
+        ErrorKind::Refused,
+        "the step's single-use grant (an authorization code or a device code) was exchanged already, and its token cannot be renewed with a refresh token; start the authorization again with a new code",
+    )
+    .with_step(step)
+}
+
+/// The store keys of the steps: each step's own identity, the engine's base URL,
+/// and each dependency's name and key (in name order), so that a change anywhere
+/// upstream of a step changes its key. `None` for a step that cannot be shared,
+/// and for every step depending on one.
+fn store_keys(
+    fetchers: &[&dyn TokenFetcher],
+    graph: &Graph,
+    base_url: Option<&Url>,
+) -> Vec<Option<StoreKey>> {
+    fn visit(
+        index: usize,
+        fetchers: &[&dyn TokenFetcher],
+        graph: &Graph,
+        base_url: Option<&Url>,
+        keys: &mut Vec<Option<Option<StoreKey>>>,
+    ) -> Option<StoreKey> {
+        if let Some(key) = &keys[index] {
+            return key.clone();
+        }
+        let fetcher = fetchers[index];
+        let mut identity = StepIdentity::new();
+        if let Some(base_url) = base_url {
+            identity.field("engine_base_url", base_url.as_str());
+        }
+        fetcher.identify(&mut identity);
+        let mut dependencies = graph.dependencies[index].clone();
+        dependencies.sort_by_key(|&dependency| fetchers[dependency].name());
+        for dependency in dependencies {
+            match visit(dependency, fetchers, graph, base_url, keys) {
+                Some(key) => {
+                    identity
+                        .field("dependency", fetchers[dependency].name())
+                        .field("dependency_key", key.as_str());
+                }
+                None => {
+                    identity.not_shareable();
+                }
+            }
+        }
+        let key = identity
+            .is_shareable()
+            .then(|| StoreKey::new(fetcher.name(), identity));
+        keys[index] = Some(key.clone());
+        key
+    }
+    let mut keys = vec![None; fetchers.len()];
+    (0..fetchers.len())
+        .map(|index| visit(index, fetchers, graph, base_url, &mut keys))
+        .collect()
+}
+
 /// Builds an [`Engine`]; [`build`](EngineBuilder::build) checks the whole graph.
 #[must_use = "a builder does nothing until `build()` is called"]
 #[derive(Default)]
@@ -629,6 +763,7 @@ pub struct EngineBuilder {
     refresh: RefreshPolicy,
     retry: RetryPolicy,
     store: Option<Box<dyn TokenStore>>,
+    lease: Option<Duration>,
 }
 
 impl EngineBuilder {
@@ -673,9 +808,19 @@ impl EngineBuilder {
         self
     }
 
+    /// How long the fetch lock of a shared store lasts unless renewed (default
+    /// 10 s). The process that holds it renews it every third of this while its
+    /// fetch runs, however long the fetch takes; if that process dies, the others
+    /// wait at most this long before one of them fetches.
+    pub fn store_lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
     /// Checks the graph (unique names, every dependency registered, no step
-    /// depending on itself, no cycle) and the base URL, and builds the engine.
-    /// A graph error is a [`Config`](ErrorKind::Config) error whose
+    /// depending on itself, no cycle), the base URL and each step's settings
+    /// against it ([`TokenFetcher::validate`]), and builds the engine. A graph
+    /// error is a [`Config`](ErrorKind::Config) error whose
     /// [`graph_error`](Error::graph_error) says which.
     pub fn build(self) -> Result<Engine> {
         let shape: Vec<(&str, Vec<&str>)> = self
@@ -683,9 +828,28 @@ impl EngineBuilder {
             .iter()
             .map(|(step, _)| (step.name(), step.depends_on()))
             .collect();
-        let graph = Graph::new(&shape).map_err(graph_error)?;
+        let graph = Graph::new(&shape).map_err(|error| {
+            let hint = match &error {
+                GraphError::MissingDependency { dependency, .. } => {
+                    did_you_mean(dependency, shape.iter().map(|(name, _)| *name))
+                }
+                _ => String::new(),
+            };
+            Error::config(format!("{error}{hint}")).with_source(error)
+        })?;
         drop(shape);
         let base_url = self.base_url.as_deref().map(parse_base_url).transpose()?;
+        for (fetcher, _) in &self.steps {
+            fetcher
+                .validate(base_url.as_ref())
+                .map_err(|error| error.with_step(fetcher.name()))?;
+        }
+        let lease = self.lease.unwrap_or(DEFAULT_LEASE);
+        if lease < Duration::from_millis(30) {
+            return Err(Error::config(format!(
+                "the store lease of {lease:?} is too short to be renewed in time; give at least 30 ms"
+            )));
+        }
         let client = match self.client {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -695,26 +859,23 @@ impl EngineBuilder {
                     Error::config("cannot build the HTTP client").with_source(error)
                 })?,
         };
+        let fetchers: Vec<&dyn TokenFetcher> = self.steps.iter().map(|(f, _)| &**f).collect();
+        let keys = store_keys(&fetchers, &graph, base_url.as_ref());
         let steps = self
             .steps
             .into_iter()
-            .map(|(fetcher, type_id)| {
-                let mut identity = StepIdentity::new();
-                if let Some(base_url) = &base_url {
-                    identity.add(base_url.as_str());
-                }
-                fetcher.identify(&mut identity);
-                Step {
-                    name: fetcher.name().to_owned(),
-                    key: StoreKey::new(fetcher.name(), identity),
-                    fetcher,
-                    type_id,
-                    slot: Slot::default(),
-                }
+            .zip(keys)
+            .map(|((fetcher, type_id), key)| Step {
+                name: fetcher.name().to_owned(),
+                key,
+                fetcher,
+                type_id,
+                slot: Slot::default(),
             })
             .collect();
         Ok(Engine {
             inner: Arc::new(Inner {
+                id: ENGINES.fetch_add(1, Ordering::Relaxed),
                 steps,
                 graph,
                 base_url,
@@ -722,13 +883,10 @@ impl EngineBuilder {
                 refresh: self.refresh,
                 retry: self.retry,
                 store: self.store,
+                lease,
             }),
         })
     }
-}
-
-fn graph_error(error: GraphError) -> Error {
-    Error::config(error.to_string()).with_source(error)
 }
 
 impl fmt::Debug for EngineBuilder {

@@ -34,16 +34,25 @@ pub enum ErrorKind {
     BadResponse,
     /// The step or the engine is configured wrongly: a bad URL, header or graph.
     Config,
+    /// A token store failed: a file that cannot be read or written, a Redis that
+    /// does not answer. The engine logs these and goes on without the store; a
+    /// caller sees them from a store's own methods.
+    Store,
+    /// tokenfetch itself failed: a step's fetch panicked, or the runtime it ran on
+    /// shut down before it finished.
+    Internal,
 }
 
 impl ErrorKind {
     fn describe(self) -> &'static str {
         match self {
-            ErrorKind::Transport => "could not reach the token server",
-            ErrorKind::Timeout => "timed out",
+            ErrorKind::Transport => "Could not reach the token server",
+            ErrorKind::Timeout => "Timed out",
             ErrorKind::Server | ErrorKind::Refused => "Token request failed",
-            ErrorKind::BadResponse => "bad token response",
-            ErrorKind::Config => "invalid configuration",
+            ErrorKind::BadResponse => "Bad token response",
+            ErrorKind::Config => "Invalid configuration",
+            ErrorKind::Store => "Token store failed",
+            ErrorKind::Internal => "Internal failure",
         }
     }
 }
@@ -76,7 +85,7 @@ impl fmt::Display for OAuthError {
     }
 }
 
-/// Why a token could not be had (the seed's `AuthenticationException`).
+/// Why a token could not be had.
 ///
 /// ```
 /// use tokenfetch::{Error, ErrorKind};
@@ -127,6 +136,11 @@ impl Error {
         Error::new(ErrorKind::Config, message)
     }
 
+    /// A [`ErrorKind::Store`] error.
+    pub fn store(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Store, message)
+    }
+
     /// A [`ErrorKind::BadResponse`] error.
     pub fn bad_response(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::BadResponse, message)
@@ -148,7 +162,7 @@ impl Error {
         error
     }
 
-    /// Names the step that failed (the seed's `service_name`); kept if already set.
+    /// Names the step that failed; kept if already set.
     pub fn with_step(mut self, step: impl Into<String>) -> Self {
         if self.inner.step.is_none() {
             self.inner_mut().step = Some(step.into());
@@ -172,9 +186,28 @@ impl Error {
         self
     }
 
-    /// Turns a `reqwest` failure into a transport or timeout error, dropping the URL
-    /// (its query may carry request data).
+    /// Turns a `reqwest` failure into a transport or timeout error naming the
+    /// server's host and port and the cause (connection refused, DNS, TLS), and
+    /// dropping the URL's path and query (the query may carry request data).
     pub(crate) fn from_reqwest(error: reqwest::Error) -> Self {
+        let server = error
+            .url()
+            .and_then(|url| {
+                let host = url.host_str()?;
+                Some(match url.port_or_known_default() {
+                    Some(port) => format!("`{host}:{port}`"),
+                    None => format!("`{host}`"),
+                })
+            })
+            .unwrap_or_else(|| "the server".to_owned());
+        let error = error.without_url();
+        let message = if error.is_timeout() {
+            format!("no answer from {server} within the step's timeout")
+        } else if error.is_builder() {
+            "the token request could not be built".to_owned()
+        } else {
+            connection_failure(&server, &error)
+        };
         let kind = if error.is_timeout() {
             ErrorKind::Timeout
         } else if error.is_builder() {
@@ -182,12 +215,7 @@ impl Error {
         } else {
             ErrorKind::Transport
         };
-        let message = match kind {
-            ErrorKind::Timeout => "the token request took longer than the step's timeout",
-            ErrorKind::Config => "the token request could not be built",
-            _ => "the connection failed; check that the server is up and the URL is right",
-        };
-        Error::new(kind, message).with_source(error.without_url())
+        Error::new(kind, message).with_source(error)
     }
 
     fn inner_mut(&mut self) -> &mut Inner {
@@ -199,7 +227,7 @@ impl Error {
         self.inner.kind
     }
 
-    /// The step that failed (the seed's `service_name`).
+    /// The step that failed.
     pub fn step(&self) -> Option<&str> {
         self.inner.step.as_deref()
     }
@@ -231,11 +259,11 @@ impl Error {
     }
 
     /// Whether trying again later may succeed: transport failures, timeouts, 5xx,
-    /// 408 and 429.
+    /// 408 and 429, and store failures.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self.inner.kind,
-            ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Server
+            ErrorKind::Transport | ErrorKind::Timeout | ErrorKind::Server | ErrorKind::Store
         )
     }
 
@@ -268,10 +296,58 @@ impl fmt::Display for Error {
     }
 }
 
+/// Reads like the message, followed by the fields a program branches on: what
+/// `fn main() -> Result<(), Box<dyn Error>>` prints when it returns this error.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.inner, f)
+        let inner = &*self.inner;
+        write!(f, "{self} ")?;
+        let mut fields = f.debug_struct("");
+        fields.field("kind", &inner.kind);
+        if let Some(step) = &inner.step {
+            fields.field("step", step);
+        }
+        if let Some(status) = inner.status {
+            fields.field("status", &status.as_u16());
+        }
+        if let Some(oauth) = &inner.oauth {
+            fields.field("oauth", &oauth.error);
+        }
+        if let Some(source) = &inner.source {
+            fields.field("source", &format_args!("{source}"));
+        }
+        fields.finish()
     }
+}
+
+/// Says why a connection to `server` failed, from the innermost cause that names
+/// it: refused, reset, DNS, TLS, or the cause's own words.
+fn connection_failure(server: &str, error: &(dyn StdError + 'static)) -> String {
+    let mut causes = Vec::new();
+    let mut io_kind = None;
+    let mut next = error.source();
+    while let Some(cause) = next {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        causes.push(cause.to_string());
+        next = cause.source();
+    }
+    let all = causes.join(": ").to_ascii_lowercase();
+    let innermost = causes.last().map(String::as_str).unwrap_or("unknown cause");
+    let reason = match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_owned(),
+        Some(std::io::ErrorKind::ConnectionReset) => "connection reset".to_owned(),
+        Some(std::io::ErrorKind::ConnectionAborted) => "connection aborted".to_owned(),
+        _ if all.contains("dns error") => format!("DNS lookup failed ({innermost})"),
+        _ if all.contains("tls") || all.contains("certificate") || all.contains("handshake") => {
+            format!("TLS failed ({innermost})")
+        }
+        _ => innermost.to_owned(),
+    };
+    format!(
+        "cannot connect to {server}: {reason}; check that the server is up and the URL is right"
+    )
 }
 
 impl StdError for Error {
@@ -301,7 +377,7 @@ mod tests {
     }
 
     #[test]
-    fn message_keeps_the_seed_wording() {
+    fn refusal_message_names_step_status_and_oauth_error() {
         let error = Error::from_status(StatusCode::UNAUTHORIZED)
             .with_step("test_token")
             .with_oauth(OAuthError {

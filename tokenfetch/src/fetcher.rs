@@ -1,5 +1,4 @@
-//! The step traits: [`TokenFetcher`], what every step is (the seed's
-//! `TokenFetcherInterface`), and [`TokenStep`], what a step type known at compile
+//! The step traits: [`TokenFetcher`], what every step is, and [`TokenStep`], what a step type known at compile
 //! time adds; plus the [`Context`] a step is fetched with.
 
 use std::collections::HashMap;
@@ -24,8 +23,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///
 /// [`BodyTokenFetcher`](crate::BodyTokenFetcher) and
 /// [`HeaderTokenFetcher`](crate::HeaderTokenFetcher) implement it, and so does every
-/// `#[derive(TokenStep)]` struct. Implement it by hand for a fully custom step (the
-/// seed's `CustomTokenFetcher`):
+/// `#[derive(TokenStep)]` struct. Implement it by hand for a fully custom step:
 ///
 /// ```
 /// use std::time::Duration;
@@ -70,9 +68,47 @@ pub trait TokenFetcher: Send + Sync + 'static {
     /// Adds to `identity` everything that makes this step's token what it is, so
     /// that a [`TokenStore`](crate::TokenStore) keeps distinct steps apart and two
     /// configurations (say, two client ids) never share an entry. Secret parts are
-    /// fine: only a digest is kept. The default adds the step name.
+    /// fine: only a digest is kept. The engine adds the keys of the dependencies
+    /// itself.
+    ///
+    /// The default cannot know what a hand-written step sends, so it calls
+    /// [`StepIdentity::not_shareable`]: the step's tokens stay in the engine's
+    /// memory and are never shared through a store. Override it to share them:
+    ///
+    /// ```
+    /// # use tokenfetch::{BoxFuture, Context, Result, StepIdentity, TokenData, TokenFetcher};
+    /// struct Licence { key_id: String }
+    ///
+    /// impl TokenFetcher for Licence {
+    ///     fn name(&self) -> &str { "licence" }
+    ///     fn identify(&self, identity: &mut StepIdentity) {
+    ///         identity.field("step", self.name()).field("key_id", &self.key_id);
+    ///     }
+    ///     fn fetch<'a>(&'a self, _: &'a Context) -> BoxFuture<'a, Result<TokenData>> {
+    ///         Box::pin(async move { Ok(TokenData::new(format!("licence-{}", self.key_id))) })
+    ///     }
+    /// }
+    /// ```
     fn identify(&self, identity: &mut StepIdentity) {
-        identity.add(self.name());
+        identity.not_shareable();
+    }
+
+    /// Whether [`fetch`](TokenFetcher::fetch) may be called again once it gave a
+    /// token. `false` for a single-use grant (an authorization code, a device
+    /// code): the engine then renews the token only through
+    /// [`refresh`](TokenFetcher::refresh), and when the refresh is refused it
+    /// returns the refusal rather than replay the used code. Default: `true`.
+    fn repeatable(&self) -> bool {
+        true
+    }
+
+    /// Reports a setting that cannot work, before any token is asked for: what
+    /// [`EngineBuilder::build`](crate::EngineBuilder::build) calls with the
+    /// engine's base URL (say, a relative endpoint with no base URL, or plain
+    /// `http://` to a remote host). Default: nothing to check.
+    fn validate(&self, base_url: Option<&Url>) -> Result<()> {
+        let _ = base_url;
+        Ok(())
     }
 
     /// Fetches a token. `context` holds the tokens of the steps named in
@@ -139,6 +175,7 @@ pub struct Context {
     tokens: HashMap<String, Arc<TokenData>>,
     base_url: Option<Url>,
     client: Option<reqwest::Client>,
+    resolved_by_engine: bool,
 }
 
 impl Context {
@@ -180,14 +217,34 @@ impl Context {
         self.get(S::NAME)
     }
 
-    /// The token of step `step`, or a configuration error naming it: the step is
-    /// missing from `depends_on`, or the context was built by hand without it.
+    /// The token of step `step`, or a configuration error saying why it is
+    /// missing: the engine resolved the step's dependencies and `step` is not
+    /// among them, or the context was built by hand without it.
     pub fn require(&self, step: &str) -> Result<&TokenData> {
         self.get(step).ok_or_else(|| {
-            Error::config(format!(
-                "the token of step `{step}` is not in the context; list `{step}` in `depends_on`"
-            ))
+            let known: Vec<&str> = self.step_names().collect();
+            let hint = crate::suggest::did_you_mean(step, known.iter().copied());
+            Error::config(if self.resolved_by_engine {
+                format!(
+                    "the token of step `{step}` is not in the context: the engine puts there the tokens of the steps in `depends_on`; list `{step}` there{hint}"
+                )
+            } else {
+                format!(
+                    "the token of step `{step}` is not in the context: fetch through an `Engine`, which resolves `depends_on` first, or add the token with `Context::with_token(\"{step}\", ..)`{hint}"
+                )
+            })
         })
+    }
+
+    /// The shared token of step `step`, as the engine cached it.
+    pub(crate) fn shared(&self, step: &str) -> Option<&Arc<TokenData>> {
+        self.tokens.get(step)
+    }
+
+    /// Marks the context as made by the engine from the step's `depends_on`.
+    pub(crate) fn resolved_by_engine(mut self) -> Self {
+        self.resolved_by_engine = true;
+        self
     }
 
     /// The names of the steps whose tokens the context holds.
@@ -210,7 +267,10 @@ impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("tokens", &self.tokens)
-            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field(
+                "base_url",
+                &self.base_url.as_ref().map(crate::http::redacted_url),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -1,5 +1,4 @@
-//! [`HttpTokenFetcher`]: the HTTP layer every HTTP step shares (the seed's base
-//! class): base URL, timeout, certificate checks, default headers, one reusable
+//! [`HttpTokenFetcher`]: the HTTP layer every HTTP step shares: base URL, timeout, certificate checks, default headers, one reusable
 //! client; and [`HttpResponse`], a token endpoint's answer read within a size limit.
 //!
 //! The rules that keep tokens safe live here: token requests never follow
@@ -18,26 +17,27 @@ use url::Url;
 
 use crate::error::{Error, OAuthError, Result};
 use crate::fetcher::Context;
+use crate::secret::REDACTED;
 
 /// The largest response body a token endpoint may send: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The request timeout when none is set: 30 seconds, as in the seed.
+/// The request timeout when none is set: 30 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Longest `Retry-After` honoured; a server asking for more gets this.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
-/// The HTTP settings of a step: where it sends requests and how (the seed's
-/// `HttpTokenFetcher(base_url, timeout, verify_ssl, headers)`).
+/// The HTTP settings of a step: where it sends requests and how: base URL,
+/// timeout, certificate checks, default headers.
 ///
 /// [`BodyTokenFetcher`](crate::BodyTokenFetcher) and
 /// [`HeaderTokenFetcher`](crate::HeaderTokenFetcher) hold one; a hand-written
 /// [`TokenFetcher`](crate::TokenFetcher) can hold one too and send its own requests
 /// through [`request`](HttpTokenFetcher::request) and [`send`](HttpTokenFetcher::send).
 ///
-/// The seed's `close()` is `Drop`: the connection pool is released when the last
-/// clone of the client goes away.
+/// There is no `close()`: the connection pool is released when the last clone of
+/// the client is dropped.
 ///
 /// ```
 /// use std::time::Duration;
@@ -56,7 +56,7 @@ pub struct HttpTokenFetcher {
     base_url: Option<Url>,
     timeout: Duration,
     verify_ssl: bool,
-    allow_insecure_http: bool,
+    plain_http: PlainHttp,
     headers: HeaderMap,
     client: Option<reqwest::Client>,
     /// Made on first use when neither this fetcher nor the context has a client.
@@ -69,7 +69,7 @@ impl Default for HttpTokenFetcher {
             base_url: None,
             timeout: DEFAULT_TIMEOUT,
             verify_ssl: true,
-            allow_insecure_http: false,
+            plain_http: PlainHttp::default(),
             headers: HeaderMap::new(),
             client: None,
             own_client: Arc::default(),
@@ -78,7 +78,7 @@ impl Default for HttpTokenFetcher {
 }
 
 impl HttpTokenFetcher {
-    /// Starts a builder with the seed's defaults: 30 s timeout, certificates
+    /// Starts a builder with the defaults: 30 s timeout, certificates
     /// checked, no default headers.
     pub fn builder() -> HttpTokenFetcherBuilder {
         HttpTokenFetcherBuilder::default()
@@ -112,18 +112,20 @@ impl HttpTokenFetcher {
             Err(url::ParseError::RelativeUrlWithoutBase) => {
                 let base = self.base_url.as_ref().or(context.base_url()).ok_or_else(|| {
                     Error::config(format!(
-                        "endpoint `{endpoint}` is relative and no base URL is set; set `base_url` on the step or the engine"
+                        "endpoint `{}` is relative and no base URL is set; set `base_url` on the step or the engine",
+                        redacted_endpoint(endpoint)
                     ))
                 })?;
                 join(base, endpoint)?
             }
             Err(error) => {
                 return Err(Error::config(format!(
-                    "invalid endpoint `{endpoint}`: {error}"
+                    "invalid endpoint `{}`: {error}",
+                    redacted_endpoint(endpoint)
                 )));
             }
         };
-        check_scheme(&url, self.allow_insecure_http)?;
+        check_scheme(&url, self.plain_http)?;
         Ok(url)
     }
 
@@ -180,10 +182,18 @@ impl fmt::Debug for HttpTokenFetcher {
             .field("base_url", &self.base_url.as_ref().map(redacted_url))
             .field("timeout", &self.timeout)
             .field("verify_ssl", &self.verify_ssl)
-            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("allow_insecure_http", &self.plain_http.allowed)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
+}
+
+/// Whether plain `http://` may go to a host other than loopback, and how to say
+/// so in an error: as a builder call, or as the derive's attribute.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PlainHttp {
+    pub(crate) allowed: bool,
+    pub(crate) declared_by_derive: bool,
 }
 
 /// Builds an [`HttpTokenFetcher`]; [`build`](HttpTokenFetcherBuilder::build)
@@ -193,7 +203,7 @@ pub struct HttpTokenFetcherBuilder {
     base_url: Option<String>,
     timeout: Option<Duration>,
     verify_ssl: Option<bool>,
-    allow_insecure_http: bool,
+    plain_http: PlainHttp,
     headers: Vec<(String, crate::Secret)>,
     client: Option<ClientOption>,
 }
@@ -230,7 +240,7 @@ impl HttpTokenFetcherBuilder {
     /// Allows plain `http://` to hosts other than loopback. Tokens and secrets then
     /// cross the network in clear: use it only on a network you trust.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+        self.plain_http.allowed = allow;
         self
     }
 
@@ -248,11 +258,17 @@ impl HttpTokenFetcherBuilder {
         self
     }
 
+    /// Words the plain-http error as the derive's attribute.
+    pub(crate) fn declared_by_derive(mut self) -> Self {
+        self.plain_http.declared_by_derive = true;
+        self
+    }
+
     /// Checks the settings and builds the fetcher.
     pub fn build(self) -> Result<HttpTokenFetcher> {
         let base_url = self.base_url.as_deref().map(parse_base_url).transpose()?;
         if let Some(url) = &base_url {
-            check_scheme(url, self.allow_insecure_http)?;
+            check_scheme(url, self.plain_http)?;
         }
         let mut headers = HeaderMap::new();
         for (name, value) in &self.headers {
@@ -271,7 +287,7 @@ impl HttpTokenFetcherBuilder {
             base_url,
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
             verify_ssl,
-            allow_insecure_http: self.allow_insecure_http,
+            plain_http: self.plain_http,
             headers,
             client,
             own_client: Arc::default(),
@@ -440,18 +456,27 @@ fn join(base: &Url, endpoint: &str) -> Result<Url> {
         base.as_str().trim_end_matches('/'),
         endpoint.trim_start_matches('/')
     );
-    Url::parse(&joined)
-        .map_err(|error| Error::config(format!("invalid endpoint `{endpoint}`: {error}")))
+    Url::parse(&joined).map_err(|error| {
+        Error::config(format!(
+            "invalid endpoint `{}`: {error}",
+            redacted_endpoint(endpoint)
+        ))
+    })
 }
 
 /// Refuses plain `http://` to a host that is not loopback, unless allowed.
-fn check_scheme(url: &Url, allow_insecure_http: bool) -> Result<()> {
+fn check_scheme(url: &Url, plain_http: PlainHttp) -> Result<()> {
     match url.scheme() {
         "https" => Ok(()),
-        "http" if allow_insecure_http || is_loopback(url) => Ok(()),
+        "http" if plain_http.allowed || is_loopback(url) => Ok(()),
         "http" => Err(Error::config(format!(
-            "refusing to send credentials over plain http to `{}`; use https, or call `allow_insecure_http(true)` if this network is trusted",
-            redacted_url(url)
+            "refusing to send credentials over plain http to `{}`; use https, or {} if this network is trusted",
+            redacted_url(url),
+            if plain_http.declared_by_derive {
+                "add `allow_insecure_http` to the step's `#[endpoint(..)]` attribute"
+            } else {
+                "call `allow_insecure_http(true)`"
+            }
         ))),
         scheme => Err(Error::config(format!(
             "unsupported URL scheme `{scheme}`; use https"
@@ -468,14 +493,61 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// A URL fit for logs and errors: no credentials, no query.
+/// A URL fit for logs, errors and `Debug`: no credentials, no fragment, and every
+/// query value replaced by `[redacted]` (`/token?api_key=[redacted]`).
 pub(crate) fn redacted_url(url: &Url) -> String {
-    let mut url = url.clone();
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.set_query(None);
-    url.set_fragment(None);
-    url.to_string()
+    let mut bare = url.clone();
+    let _ = bare.set_username("");
+    let _ = bare.set_password(None);
+    bare.set_query(None);
+    bare.set_fragment(None);
+    let mut text = String::from(bare);
+    if let Some(query) = url.query() {
+        text.push('?');
+        text.push_str(&redacted_query(query));
+    }
+    text
+}
+
+/// An endpoint as the user wrote it (relative, absolute, or not a URL at all),
+/// fit for logs, errors and `Debug`: as [`redacted_url`] does, by hand where it
+/// does not parse.
+pub(crate) fn redacted_endpoint(endpoint: &str) -> String {
+    if let Ok(url) = Url::parse(endpoint) {
+        return redacted_url(&url);
+    }
+    let endpoint = endpoint.split('#').next().unwrap_or_default();
+    let (address, query) = match endpoint.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (endpoint, None),
+    };
+    let mut text = match address.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(authority_end);
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            format!("{scheme}://{host}{path}")
+        }
+        None => address.to_owned(),
+    };
+    if let Some(query) = query {
+        text.push('?');
+        text.push_str(&redacted_query(query));
+    }
+    text
+}
+
+/// `a=1&b` -> `a=[redacted]&[redacted]`: the names stay, the values go.
+fn redacted_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) => format!("{name}={REDACTED}"),
+            None if pair.is_empty() => String::new(),
+            None => REDACTED.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Validates a header name and value; the value is marked sensitive.
@@ -517,13 +589,41 @@ mod tests {
             "http://[::1]:1",
             "https://a.example",
         ] {
-            check_scheme(&Url::parse(ok).unwrap(), false).unwrap();
+            check_scheme(&Url::parse(ok).unwrap(), PlainHttp::default()).unwrap();
         }
         let remote = Url::parse("http://user:pw@auth.example/x?secret=1").unwrap();
-        let error = check_scheme(&remote, false).unwrap_err();
+        let error = check_scheme(&remote, PlainHttp::default()).unwrap_err();
         assert!(error.to_string().contains("allow_insecure_http"));
+        assert!(
+            error.to_string().contains("/x?secret=[redacted]"),
+            "{error}"
+        );
         assert!(!error.to_string().contains("pw") && !error.to_string().contains("secret=1"));
-        check_scheme(&remote, true).unwrap();
+        let allowed = PlainHttp {
+            allowed: true,
+            declared_by_derive: false,
+        };
+        check_scheme(&remote, allowed).unwrap();
+    }
+
+    #[test]
+    fn query_values_are_redacted_wherever_an_endpoint_is_shown() {
+        for (endpoint, shown) in [
+            ("/token?api_key=K", "/token?api_key=[redacted]"),
+            (
+                "/token?a=1&b=2&flag",
+                "/token?a=[redacted]&b=[redacted]&[redacted]",
+            ),
+            ("/token?api_key=K#frag", "/token?api_key=[redacted]"),
+            (
+                "https://u:p@h.example/t?k=K",
+                "https://h.example/t?k=[redacted]",
+            ),
+            ("ht tp://u:p@h/t?k=K", "ht tp://h/t?k=[redacted]"),
+            ("/plain", "/plain"),
+        ] {
+            assert_eq!(redacted_endpoint(endpoint), shown, "{endpoint}");
+        }
     }
 
     #[test]

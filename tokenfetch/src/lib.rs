@@ -28,7 +28,7 @@
 //! ```
 //!
 //! The pieces:
-//! - [`TokenFetcher`]: a step (the seed's `TokenFetcherInterface`); implement it by
+//! - [`TokenFetcher`]: a step; implement it by
 //!   hand for a fully custom step.
 //! - [`BodyTokenFetcher`] and [`HeaderTokenFetcher`], made by a [`FetcherBuilder`]:
 //!   HTTP steps reading the token from a JSON body or a response header.
@@ -55,6 +55,7 @@ mod response;
 mod secret;
 mod step;
 mod store;
+mod suggest;
 mod token;
 
 #[doc(hidden)]

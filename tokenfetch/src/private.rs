@@ -2,11 +2,14 @@
 //! `#[derive(TokenPipeline)]` generate. Not part of the public API: nothing here is
 //! stable.
 
-use std::any::Any;
 use std::fmt::Display;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 pub use crate::pipeline::{CheckMessage, PipelineCheck, PipelineField, PipelineStep};
+pub use url::Url;
+
+pub use crate::secret::SecretHasNoDisplay;
+
 pub use crate::{
     BodyTokenFetcher, BoxFuture, Context, EngineBuilder, Error, HeaderTokenFetcher, InPipeline,
     Injection, Result, Secret, StepIdentity, TokenData, TokenFetcher, TokenPart, TokenPipeline,
@@ -15,39 +18,95 @@ pub use crate::{
 
 /// A field value the derive can send: a header, a body field or a query parameter.
 ///
-/// Implemented for every `Display` type. A [`Secret`] (also as `Box<Secret>`,
-/// `Arc<Secret>` or `&'static Secret`) sends its clear value, not its redacted
-/// `Display`.
+/// Implemented for every `Display` type, and for [`Secret`] (also behind a `Box`,
+/// an `Arc` or a reference), which sends its clear value. `Via` tells the two
+/// families apart for the compiler; a `Secret`'s `Display` never holds, so every
+/// type is in at most one of them and the compiler infers `Via`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be sent in a token request",
     label = "not a request value",
     note = "a field is sent as text: use `String`, `&'static str`, `tokenfetch::Secret`, a number, any type that implements `Display`, or an `Option` of one",
     note = "mark the field `#[skip]` if it is not part of the request"
 )]
-pub trait RequestValue {
+pub trait RequestValue<Via> {
     /// The value as it is sent.
     fn request_value(&self) -> Secret;
 }
 
-impl<T: Display + Any> RequestValue for T {
+/// [`RequestValue`] through `Display`.
+#[derive(Debug)]
+pub enum ViaDisplay {}
+
+/// [`RequestValue`] of a [`Secret`]: its clear value.
+#[derive(Debug)]
+pub enum ViaSecret {}
+
+impl<T: Display + ?Sized> RequestValue<ViaDisplay> for T {
     fn request_value(&self) -> Secret {
-        let any = self as &dyn Any;
-        let secret = any
-            .downcast_ref::<Secret>()
-            .or_else(|| any.downcast_ref::<Box<Secret>>().map(AsRef::as_ref))
-            .or_else(|| any.downcast_ref::<Arc<Secret>>().map(AsRef::as_ref))
-            .or_else(|| any.downcast_ref::<&'static Secret>().copied());
-        match secret {
-            Some(secret) => secret.clone(),
-            None => Secret::new(self.to_string()),
-        }
+        Secret::new(self.to_string())
+    }
+}
+
+impl<T: std::ops::Deref<Target = Secret>> RequestValue<ViaSecret> for T {
+    fn request_value(&self) -> Secret {
+        (**self).clone()
+    }
+}
+
+impl RequestValue<ViaSecret> for Secret {
+    fn request_value(&self) -> Secret {
+        self.clone()
     }
 }
 
 /// The value of a field, for the generated code (which names the field's type, so
 /// that an error points at it).
-pub fn request_value<T: RequestValue>(value: &T) -> Secret {
+pub fn request_value<T: RequestValue<Via> + ?Sized, Via>(value: &T) -> Secret {
     value.request_value()
+}
+
+/// A `#[skip]` field of a step with a request hook, looked at for what it adds to
+/// the step's identity: its text when it has one (`Display`, or a [`Secret`]), else
+/// nothing, and the step is not shared. The three traits are picked by method
+/// resolution: the two specific ones take `&IdentityProbe`, the fallback needs one
+/// more reference, so it answers only for types neither of the others covers.
+#[derive(Debug)]
+pub struct IdentityProbe<'a, T: ?Sized>(pub &'a T);
+
+/// [`IdentityProbe`] of a `Display` value.
+pub trait IdentityOfDisplay {
+    /// The value's text.
+    fn identity_part(&self) -> Option<Secret>;
+}
+
+impl<T: Display + ?Sized> IdentityOfDisplay for IdentityProbe<'_, T> {
+    fn identity_part(&self) -> Option<Secret> {
+        Some(Secret::new(self.0.to_string()))
+    }
+}
+
+/// [`IdentityProbe`] of a [`Secret`].
+pub trait IdentityOfSecret {
+    /// The secret's clear value (kept only as a digest).
+    fn identity_part(&self) -> Option<Secret>;
+}
+
+impl IdentityOfSecret for IdentityProbe<'_, Secret> {
+    fn identity_part(&self) -> Option<Secret> {
+        Some(self.0.clone())
+    }
+}
+
+/// [`IdentityProbe`] of anything else: unknown.
+pub trait IdentityUnknown {
+    /// Nothing: the value cannot be written down.
+    fn identity_part(&self) -> Option<Secret>;
+}
+
+impl<T: ?Sized> IdentityUnknown for &IdentityProbe<'_, T> {
+    fn identity_part(&self) -> Option<Secret> {
+        None
+    }
 }
 
 /// What `#[step(with_request = ..)]` needs of the step: the hook must outlive the
@@ -84,6 +143,7 @@ pub fn insecure_client() -> Result<reqwest::Client> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn secrets_send_their_clear_value() {

@@ -1,6 +1,6 @@
 //! The token request: [`TokenRequest`], the parts a step sends, and [`Injection`],
-//! how an earlier step's token gets into them. Injections and request hooks replace
-//! the seed's `_build_request_headers` / `_build_request_data` overrides.
+//! how an earlier step's token gets into them. Injections say where an earlier
+//! token goes; request hooks do what injections cannot say.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::fetcher::Context;
-use crate::http::{HttpTokenFetcher, header_pair};
+use crate::http::{HttpTokenFetcher, header_pair, redacted_endpoint};
 use crate::secret::Secret;
 use crate::store::StepIdentity;
 use crate::token::TokenData;
@@ -88,15 +88,33 @@ impl TokenRequest {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// Removes every body field, returning them in order.
+    pub(crate) fn take_data(&mut self) -> Vec<(String, Secret)> {
+        std::mem::take(&mut self.data)
+    }
+
     /// Adds every part to a store identity (secrets only as a digest).
     pub(crate) fn identify(&self, identity: &mut StepIdentity) {
-        identity.add(self.method.as_str()).add(&self.endpoint);
-        identity.add(format!("{:?}", self.content_type));
+        identity
+            .field("method", self.method.as_str())
+            .field("endpoint", &self.endpoint)
+            .field(
+                "content_type",
+                match self.content_type {
+                    ContentType::Form => "form",
+                    ContentType::Json => "json",
+                },
+            );
         for (name, value) in &self.headers {
-            identity.add(name.as_str()).add(value.as_bytes());
+            identity
+                .field("header", name.as_str())
+                .add(value.as_bytes());
         }
-        for (key, value) in self.query.iter().chain(&self.data) {
-            identity.add(key).add(value.expose());
+        for (key, value) in &self.query {
+            identity.field("query", key).add(value.expose());
+        }
+        for (key, value) in &self.data {
+            identity.field("data", key).add(value.expose());
         }
     }
 
@@ -135,7 +153,7 @@ impl fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenRequest")
             .field("method", &self.method)
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &redacted_endpoint(&self.endpoint))
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("query", &keys(&self.query))
             .field("data", &keys(&self.data))
@@ -188,6 +206,15 @@ impl TokenPart {
                 other => other.to_string(),
             }),
         }
+    }
+
+    fn identify(&self, identity: &mut StepIdentity) {
+        match self {
+            TokenPart::AccessToken => identity.field("part", "access_token"),
+            TokenPart::TokenType => identity.field("part", "token_type"),
+            TokenPart::RefreshToken => identity.field("part", "refresh_token"),
+            TokenPart::Extra(key) => identity.field("part", "extra").add(key),
+        };
     }
 
     fn describe(&self) -> String {
@@ -296,6 +323,19 @@ impl Injection {
         Ok(())
     }
 
+    fn identify(&self, identity: &mut StepIdentity) {
+        identity.field("injection", &self.from);
+        self.part.identify(identity);
+        match &self.target {
+            Target::Header(name) => identity.field("into_header", name),
+            Target::Field(name) => identity.field("into_field", name),
+            Target::Query(name) => identity.field("into_query", name),
+        };
+        if let Some(format) = &self.format {
+            identity.field("format", format);
+        }
+    }
+
     fn apply(&self, request: &mut TokenRequest, context: &Context) -> Result<()> {
         let token = context.require(&self.from)?;
         let value = self.part.read(token).ok_or_else(|| {
@@ -368,14 +408,29 @@ impl RequestTemplate {
     /// The request for this context: the template, then the injections, then the
     /// hooks.
     pub(crate) fn render(&self, context: &Context) -> Result<TokenRequest> {
-        let mut request = self.request.clone();
-        for injection in &self.injections {
-            injection.apply(&mut request, context)?;
-        }
+        let mut request = self.render_injections(context)?;
         for hook in &self.hooks {
             hook(&mut request, context)?;
         }
         Ok(request)
+    }
+
+    /// The template with the injections applied, without the hooks.
+    pub(crate) fn render_injections(&self, context: &Context) -> Result<TokenRequest> {
+        let mut request = self.request.clone();
+        for injection in &self.injections {
+            injection.apply(&mut request, context)?;
+        }
+        Ok(request)
+    }
+
+    /// The request and the injections, in the explicit encoding of
+    /// [`StepIdentity`] (the hooks are the step's to account for).
+    pub(crate) fn identify(&self, identity: &mut StepIdentity) {
+        self.request.identify(identity);
+        for injection in &self.injections {
+            injection.identify(identity);
+        }
     }
 }
 

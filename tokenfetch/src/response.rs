@@ -8,11 +8,11 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpResponse, describe_body};
+use crate::store::StepIdentity;
 use crate::token::{DEFAULT_TOKEN_TYPE, MAX_LIFETIME, TokenData};
 
-/// The names of the body fields a token is read from (the seed's `token_field`,
-/// `token_type_field`, `expires_in_field`, `refresh_token_field` and
-/// `default_token_type`).
+/// The names of the body fields a token is read from, and the token type when the
+/// body names none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BodyFields {
     pub(crate) token: String,
@@ -35,6 +35,16 @@ impl Default for BodyFields {
 }
 
 impl BodyFields {
+    /// The field names, in the explicit encoding of [`StepIdentity`].
+    pub(crate) fn identify(&self, identity: &mut StepIdentity) {
+        identity
+            .field("token_field", &self.token)
+            .field("token_type_field", &self.token_type)
+            .field("expires_in_field", &self.expires_in)
+            .field("refresh_token_field", &self.refresh_token)
+            .field("default_token_type", &self.default_token_type);
+    }
+
     /// Reads the token from a 2xx body. A body with an `error` field is a refusal,
     /// whatever its status.
     pub(crate) fn read(&self, response: &HttpResponse) -> Result<TokenData> {

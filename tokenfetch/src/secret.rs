@@ -1,13 +1,17 @@
 //! [`Secret`]: a string that never prints.
 //!
 //! Client secrets, passwords, request data and tokens are held in a [`Secret`]. Its
-//! `Debug` and `Display` print `[redacted]`; the only way to read the value is the
-//! explicit [`Secret::expose`]. The memory is wiped on drop (through `secrecy`).
+//! `Debug` prints `[redacted]` and it cannot be formatted with `{}` at all, so that
+//! `format!("Bearer {}", token)` does not compile (the error says to call
+//! `.expose()`) instead of silently sending `Bearer [redacted]`; the only way to read the value is the explicit
+//! [`Secret::expose`]. Two secrets compare in constant time, and the memory is
+//! wiped on drop (through `secrecy`).
 
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use subtle::ConstantTimeEq;
 
 /// What every redacted value prints as.
 pub(crate) const REDACTED: &str = "[redacted]";
@@ -19,8 +23,21 @@ pub(crate) const REDACTED: &str = "[redacted]";
 ///
 /// let secret = Secret::from("s3cret");
 /// assert_eq!(format!("{secret:?}"), "[redacted]");
-/// assert_eq!(secret.to_string(), "[redacted]");
 /// assert_eq!(secret.expose(), "s3cret");
+/// ```
+///
+/// A `Secret` cannot be formatted with `{}`: to put one in a header or a URL, say
+/// so with [`expose`](Secret::expose).
+///
+/// ```compile_fail
+/// let token = tokenfetch::Secret::from("abc");
+/// let header = format!("Bearer {}", token); // error: call `.expose()` on this secret
+/// ```
+///
+/// ```
+/// # let token = tokenfetch::Secret::from("abc");
+/// let header = format!("Bearer {}", token.expose());
+/// # assert_eq!(header, "Bearer abc");
 /// ```
 ///
 /// It serializes to its clear value, so that a token store can persist it: keep
@@ -53,9 +70,14 @@ impl From<String> for Secret {
     }
 }
 
+/// Compares in constant time for values of the same length, so that the time a
+/// comparison takes tells nothing about where two secrets differ.
 impl PartialEq for Secret {
     fn eq(&self, other: &Self) -> bool {
-        self.expose() == other.expose()
+        self.expose()
+            .as_bytes()
+            .ct_eq(other.expose().as_bytes())
+            .into()
     }
 }
 
@@ -67,7 +89,23 @@ impl fmt::Debug for Secret {
     }
 }
 
-impl fmt::Display for Secret {
+/// What stands in for `Display` on [`Secret`]: no type implements it (none can:
+/// it is only implementable here), so `format!("{}", secret)` fails to compile, with
+/// a message that says to call [`Secret::expose`].
+#[diagnostic::on_unimplemented(
+    message = "a `Secret` never prints its value: `{{}}` would send `[redacted]`, not the secret",
+    label = "call `.expose()` on this secret",
+    note = "to send the clear value on purpose, write `format!(\"Bearer {{}}\", token.expose())`"
+)]
+pub trait SecretHasNoDisplay {}
+
+/// Never usable: its bound holds for no type, so any use of it is a compile error
+/// pointing to [`Secret::expose`] (a plain missing `Display` would suggest `{:?}`,
+/// which prints `[redacted]`).
+impl fmt::Display for Secret
+where
+    for<'a> &'a Secret: SecretHasNoDisplay,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(REDACTED)
     }

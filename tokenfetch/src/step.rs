@@ -6,12 +6,14 @@ use std::fmt;
 use std::time::Duration;
 
 use reqwest::header::HeaderName;
+use url::Url;
 
 use crate::error::Result;
 use crate::fetcher::{BoxFuture, Context, TokenFetcher};
 use crate::http::HttpTokenFetcher;
 use crate::request::RequestTemplate;
 use crate::response::{BodyFields, token_from_header};
+use crate::secret::Secret;
 use crate::store::StepIdentity;
 use crate::token::TokenData;
 
@@ -28,6 +30,23 @@ pub(crate) enum TokenSource {
     },
 }
 
+/// The body fields of the original request that a refresh keeps, besides `scope`:
+/// those that authenticate the client (RFC 6749 §2.3.1, RFC 7523 §2.2).
+const CLIENT_AUTHENTICATION: [&str; 4] = [
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+];
+
+/// Grants whose credential works once (RFC 6749 §4.1.2, §6, RFC 8628 §3.4): a step
+/// that used one never sends it again.
+const SINGLE_USE_GRANTS: [&str; 3] = [
+    "authorization_code",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:device_code",
+];
+
 /// A configured HTTP step: what both fetchers are.
 #[derive(Clone)]
 pub(crate) struct HttpStep {
@@ -37,6 +56,12 @@ pub(crate) struct HttpStep {
     pub(crate) http: HttpTokenFetcher,
     pub(crate) template: RequestTemplate,
     pub(crate) source: TokenSource,
+    /// What the step's request hooks add, as the user declared it.
+    pub(crate) hook_identity: Vec<Secret>,
+    /// Whether the user asked never to share the step through a store.
+    pub(crate) unshared: bool,
+    /// Fields added to refresh requests only.
+    pub(crate) refresh_data: Vec<(String, Secret)>,
 }
 
 impl HttpStep {
@@ -56,51 +81,86 @@ impl HttpStep {
         }
     }
 
-    /// The OAuth2 `refresh_token` grant: the step's request with its data replaced
-    /// by `grant_type`, `refresh_token` and the client credentials it carried.
+    /// The OAuth2 `refresh_token` grant (RFC 6749 §6), built from an allowlist:
+    /// `grant_type`, the refresh token, the original `scope` and client
+    /// authentication fields, then what the user added for refreshes. Headers,
+    /// query parameters and the injections into them are kept; nothing else of the
+    /// original grant (a code, a verifier, a password, a device code) is replayed,
+    /// and request hooks, which shape the original grant, do not run.
     async fn refresh(&self, token: &TokenData, context: &Context) -> Result<TokenData> {
         let refresh_token = token
             .refresh_token()
             .expect("refresh is only offered for tokens with a refresh token");
-        let mut request = self.template.render(context)?;
-        let kept: Vec<_> = ["client_id", "client_secret", "scope"]
-            .into_iter()
-            .filter_map(|key| request.data(key).map(|value| (key, value.clone())))
-            .collect();
-        for key in [
-            "grant_type",
-            "username",
-            "password",
-            "client_id",
-            "client_secret",
-            "scope",
-            "code",
-        ] {
-            request.remove_data(key);
-        }
+        let mut request = self.template.render_injections(context)?;
+        let original = request.take_data();
         request.set_data("grant_type", "refresh_token");
         request.set_data("refresh_token", refresh_token.clone());
-        for (key, value) in kept {
-            request.set_data(key, value);
+        for (key, value) in original {
+            if key == "scope" || CLIENT_AUTHENTICATION.contains(&key.as_str()) {
+                request.set_data(key, value);
+            }
+        }
+        for (key, value) in &self.refresh_data {
+            request.set_data(key.clone(), value.clone());
         }
         let mut fresh = self.send(request, context).await?;
         fresh.keep_refresh_token(token);
         Ok(fresh)
     }
 
+    /// The single-use grant the step's request makes, if it makes one.
+    fn single_use_grant(&self) -> Option<&str> {
+        let grant = self.template.request.data("grant_type")?.expose();
+        SINGLE_USE_GRANTS.contains(&grant).then_some(grant)
+    }
+
+    /// Every part of the step's request, in the explicit encoding of
+    /// [`StepIdentity`]; a hook that did not say what it adds makes the step
+    /// unshareable.
     fn identify(&self, identity: &mut StepIdentity) {
-        identity.add(&self.name);
+        identity.field("step", &self.name);
         if let Some(base_url) = self.http.base_url() {
-            identity.add(base_url.as_str());
+            identity.field("base_url", base_url.as_str());
         }
         for (name, value) in self.http.headers() {
-            identity.add(name.as_str()).add(value.as_bytes());
+            identity
+                .field("default_header", name.as_str())
+                .add(value.as_bytes());
         }
-        self.template.request.identify(identity);
-        for injection in &self.template.injections {
-            identity.add(format!("{injection:?}"));
+        if let Some(ttl) = self.ttl {
+            identity.field("ttl_ms", ttl.as_millis().to_le_bytes());
         }
-        identity.add(format!("{:?}", self.source));
+        self.template.identify(identity);
+        match &self.source {
+            TokenSource::Body {
+                fields,
+                refresh_grant,
+            } => {
+                identity.field("source", "body");
+                fields.identify(identity);
+                identity.field("refresh_grant", [u8::from(*refresh_grant)]);
+            }
+            TokenSource::Header { header, token_type } => {
+                identity
+                    .field("source", "header")
+                    .field("token_header", header.as_str())
+                    .field("token_type", token_type);
+            }
+        }
+        for (key, value) in &self.refresh_data {
+            identity.field("refresh_data", key).add(value.expose());
+        }
+        if !self.template.hooks.is_empty() {
+            if self.hook_identity.is_empty() {
+                identity.not_shareable();
+            }
+            for part in &self.hook_identity {
+                identity.field("hook_identity", part.expose());
+            }
+        }
+        if self.unshared {
+            identity.not_shareable();
+        }
     }
 
     fn can_refresh(&self, token: &TokenData) -> bool {
@@ -165,6 +225,26 @@ macro_rules! http_fetcher {
 
             fn identify(&self, identity: &mut StepIdentity) {
                 self.0.identify(identity)
+            }
+
+            fn repeatable(&self) -> bool {
+                self.0.single_use_grant().is_none()
+            }
+
+            /// Checks the URL the endpoint makes with the engine's base URL: its
+            /// scheme and plain `http://`. A relative endpoint with no base URL at
+            /// all is left to the fetch, where a context may still bring one.
+            fn validate(&self, base_url: Option<&Url>) -> Result<()> {
+                let endpoint = self.0.template.request.endpoint();
+                let mut context = Context::new();
+                match base_url {
+                    Some(base_url) => context = context.with_base_url(base_url.clone()),
+                    None if self.0.http.base_url().is_none() && Url::parse(endpoint).is_err() => {
+                        return Ok(());
+                    }
+                    None => {}
+                }
+                self.0.http.url(endpoint, &context).map(drop)
             }
 
             fn fetch<'a>(&'a self, context: &'a Context) -> BoxFuture<'a, Result<TokenData>> {

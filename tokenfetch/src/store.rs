@@ -5,8 +5,10 @@
 //! The engine's in-memory cache always answers first; a store is asked when that
 //! cache has nothing fresh, and told about every token fetched. Entries are keyed
 //! by a [`StoreKey`]: the step's name and a SHA-256 digest of everything that makes
-//! its token what it is (endpoint, method, headers, request data, the engine's base
-//! URL), so two client ids never share an entry and no secret appears in clear.
+//! its token what it is (endpoint, method, headers, request data, injections, what
+//! a hook says it adds, the engine's base URL, and the keys of the steps it depends
+//! on), so two configurations never share an entry and no secret appears in clear.
+//! A step whose request cannot be known is never shared.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -29,29 +31,75 @@ pub use file::FileStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 
-/// What makes a step's token what it is, hashed: a step adds each part with
-/// [`add`](StepIdentity::add) in [`TokenFetcher::identify`](crate::TokenFetcher::identify).
-/// Parts may be secret: only their digest is kept.
-pub struct StepIdentity(Sha256);
+/// What makes a step's token what it is, hashed: the input of its [`StoreKey`].
+///
+/// A step adds each part in [`TokenFetcher::identify`](crate::TokenFetcher::identify),
+/// labelled with [`field`](StepIdentity::field) or bare with
+/// [`add`](StepIdentity::add); the engine then adds its base URL and, for each
+/// dependency, its name and its own key, so that a step's key changes whenever
+/// anything upstream of it changes (a Merkle key). Parts may be secret: only their
+/// digest is kept.
+///
+/// The encoding is explicit and versioned, never a `Debug` output: SHA-256 over
+/// the marker `tokenfetch-identity/2`, then every part as its length (8 bytes,
+/// little-endian) followed by its bytes; a labelled part is its label then its
+/// value. The same configuration gives the same key in every process and every
+/// release that keeps the marker; a release that changes the encoding changes the
+/// marker, and so every key.
+///
+/// A step whose request the library cannot know, such as one with a request hook
+/// that did not say what it adds, calls [`not_shareable`](StepIdentity::not_shareable):
+/// its tokens, and those of every step depending on it, are then never shared
+/// through a store.
+pub struct StepIdentity {
+    digest: Sha256,
+    shareable: bool,
+}
+
+/// The marker every identity starts with; see [`StepIdentity`].
+const IDENTITY_VERSION: &[u8] = b"tokenfetch-identity/2";
 
 impl StepIdentity {
     /// An empty identity.
     pub fn new() -> Self {
-        StepIdentity(Sha256::new())
+        let mut identity = StepIdentity {
+            digest: Sha256::new(),
+            shareable: true,
+        };
+        identity.add(IDENTITY_VERSION);
+        identity
     }
 
     /// Adds a part. Parts are length-prefixed, so `("ab", "c")` and `("a", "bc")`
     /// differ.
     pub fn add(&mut self, part: impl AsRef<[u8]>) -> &mut Self {
         let part = part.as_ref();
-        self.0.update((part.len() as u64).to_le_bytes());
-        self.0.update(part);
+        self.digest.update((part.len() as u64).to_le_bytes());
+        self.digest.update(part);
         self
+    }
+
+    /// Adds a labelled part: `label`, then `value`.
+    pub fn field(&mut self, label: &str, value: impl AsRef<[u8]>) -> &mut Self {
+        self.add(label).add(value)
+    }
+
+    /// Says that something shapes this step's request that the identity cannot
+    /// cover: the step's tokens are then kept in the engine's memory only, never
+    /// in a store, and so are those of the steps that depend on it.
+    pub fn not_shareable(&mut self) -> &mut Self {
+        self.shareable = false;
+        self
+    }
+
+    /// Whether the step's tokens may be shared through a store.
+    pub fn is_shareable(&self) -> bool {
+        self.shareable
     }
 
     fn hex(self) -> String {
         use std::fmt::Write;
-        self.0
+        self.digest
             .finalize()
             .iter()
             .take(16)
@@ -70,20 +118,23 @@ impl Default for StepIdentity {
 
 impl fmt::Debug for StepIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StepIdentity")
+        f.debug_struct("StepIdentity")
+            .field("shareable", &self.shareable)
+            .finish_non_exhaustive()
     }
 }
 
-/// The key of a step's entry in a store: `tokenfetch:v1:<step>:<digest>`. Holds no
-/// secret.
+/// The key of a step's entry in a store: `tokenfetch:v2:<step>:<digest>`, where
+/// the digest is that of the step's [`StepIdentity`]. Holds no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StoreKey(String);
 
 impl StoreKey {
     /// The key of step `step` with `identity` (what the engine computes for each
-    /// step from [`TokenFetcher::identify`](crate::TokenFetcher::identify)).
+    /// step from [`TokenFetcher::identify`](crate::TokenFetcher::identify) and its
+    /// dependencies' keys).
     pub fn new(step: &str, identity: StepIdentity) -> Self {
-        StoreKey(format!("tokenfetch:v1:{step}:{}", identity.hex()))
+        StoreKey(format!("tokenfetch:v2:{step}:{}", identity.hex()))
     }
 
     /// The key as text.
@@ -198,12 +249,29 @@ pub trait TokenStore: Send + Sync + 'static {
     /// Removes the entry under `key`.
     fn remove<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>>;
 
-    /// Asks to be the one process that fetches `key` for at most `ttl`. The default
-    /// always grants it: a store shared by several processes overrides this so that
-    /// only one of them fetches.
+    /// Asks to be the one process that fetches `key`, for a lease of `ttl`. The
+    /// holder [`extend`](TokenStore::extend)s the lease while its fetch runs, so a
+    /// live holder keeps the lock however slow the server is, and a dead one loses
+    /// it at most `ttl` after its last renewal. The default always grants it: a
+    /// store shared by several processes overrides this so that only one of them
+    /// fetches.
     fn lock<'a>(&'a self, key: &'a StoreKey, ttl: Duration) -> BoxFuture<'a, Result<LockOutcome>> {
         let _ = (key, ttl);
         Box::pin(async { Ok(LockOutcome::Acquired(StoreLock::new())) })
+    }
+
+    /// Renews the lease of `lock` on `key` for `ttl` from now, if `lock` still
+    /// holds it (compare and extend). Returns whether it did: `false` means the
+    /// lease ran out and another process may hold the lock now. The default, for
+    /// the default lock that is never contended, always does.
+    fn extend<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        lock: &'a StoreLock,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool>> {
+        let _ = (key, lock, ttl);
+        Box::pin(async { Ok(true) })
     }
 
     /// Gives a lock back, if it is still held by `lock`.
@@ -285,6 +353,15 @@ impl<S: TokenStore + ?Sized> TokenStore for std::sync::Arc<S> {
         (**self).lock(key, ttl)
     }
 
+    fn extend<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        lock: &'a StoreLock,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool>> {
+        (**self).extend(key, lock, ttl)
+    }
+
     fn unlock<'a>(&'a self, key: &'a StoreKey, lock: &'a StoreLock) -> BoxFuture<'a, Result<()>> {
         (**self).unlock(key, lock)
     }
@@ -308,8 +385,21 @@ mod tests {
         assert_ne!(key(&["ab", "c"]), key(&["a", "bc"]));
         assert_eq!(key(&["x"]), key(&["x"]));
         let key = key(&["s3cret-value"]);
-        assert!(key.as_str().starts_with("tokenfetch:v1:step:"));
+        assert!(key.as_str().starts_with("tokenfetch:v2:step:"));
         assert!(!key.as_str().contains("s3cret"));
+    }
+
+    /// The encoding is part of the format: the same parts give this key in every
+    /// process and release. If this fails, the encoding moved: bump
+    /// `IDENTITY_VERSION` (and the key's `v2`) instead of changing the expectation.
+    #[test]
+    fn the_identity_encoding_is_stable() {
+        let mut identity = StepIdentity::new();
+        identity.field("endpoint", "/token").add("x");
+        assert_eq!(
+            StoreKey::new("app", identity).as_str(),
+            "tokenfetch:v2:app:92f017819d13721d0bab08d38cfe2e7c"
+        );
     }
 
     #[tokio::test]

@@ -5,6 +5,12 @@
 //! renamed over the old one: a crash mid-write never leaves a torn file, and
 //! processes sharing the file never lose each other's entries. A file that is not
 //! ours (or is damaged) is reported, ignored when reading, and never overwritten.
+//!
+//! The fetch lock that lets processes sharing the file send one request between
+//! them is a lease in a second file, `<file>.leases`, changed under the same
+//! sidecar lock: taken when free or run out, renewed by its holder (compare and
+//! extend) while its fetch runs, released by its holder only. A process that dies
+//! holding one delays the others at most one lease.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -14,12 +20,31 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{StoreKey, StoredToken, TokenStore};
-use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+
+use super::{LockOutcome, StoreKey, StoreLock, StoredToken, TokenStore};
+use crate::error::{Error, ErrorKind, Result};
 use crate::fetcher::BoxFuture;
 
 /// The format marker of the files this store writes.
 const FORMAT: &str = "tokenfetch-store/1";
+
+/// The format marker of the lease file.
+const LEASES_FORMAT: &str = "tokenfetch-leases/1";
+
+/// The fetch leases, by store key.
+#[derive(Serialize, Deserialize)]
+struct Leases {
+    format: String,
+    leases: BTreeMap<String, Lease>,
+}
+
+/// Who holds a fetch lock, and until when unless renewed.
+#[derive(Serialize, Deserialize)]
+struct Lease {
+    id: String,
+    until: DateTime<Utc>,
+}
 
 /// A token store in a file.
 ///
@@ -77,7 +102,12 @@ impl FileStore {
         let path = Arc::clone(&self.path);
         tokio::task::spawn_blocking(move || f(&path))
             .await
-            .map_err(|_| Error::config("the token file task panicked"))?
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Internal,
+                    "the token file task panicked or its runtime shut down",
+                )
+            })?
     }
 
     fn read(path: &Path) -> Result<Contents> {
@@ -88,15 +118,15 @@ impl FileStore {
         };
         match serde_json::from_slice::<Contents>(&bytes) {
             Ok(contents) if contents.format == FORMAT => Ok(contents),
-            _ => Err(Error::config(format!(
+            _ => Err(Error::store(format!(
                 "`{}` is not a tokenfetch token file, or it is damaged; it is left alone: move it away or choose another path",
                 path.display()
             ))),
         }
     }
 
-    /// Changes the file under the sidecar lock, writing it atomically.
-    fn update(path: &Path, change: impl FnOnce(&mut Contents)) -> Result<()> {
+    /// Runs `f` holding the exclusive sidecar lock `<file>.lock`.
+    fn locked<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let lock_path = sidecar(path, "lock");
         let lock = OpenOptions::new()
             .create(true)
@@ -106,21 +136,73 @@ impl FileStore {
             .map_err(|error| io_error(&lock_path, "open", error))?;
         lock.lock()
             .map_err(|error| io_error(&lock_path, "lock", error))?;
-        let mut contents = Self::read(path)?;
-        change(&mut contents);
-        let now = chrono::Utc::now();
-        contents.tokens.retain(|_, stored| stored.expires_at > now);
-        let bytes = serde_json::to_vec_pretty(&contents)
-            .map_err(|error| Error::config("cannot encode the token file").with_source(error))?;
-        let temporary = sidecar(path, &format!("tmp.{}", std::process::id()));
-        write_private(&temporary, &bytes).map_err(|error| io_error(&temporary, "write", error))?;
-        fs::rename(&temporary, path).map_err(|error| {
-            let _ = fs::remove_file(&temporary);
-            io_error(path, "replace", error)
-        })?;
+        let result = f();
         drop(lock);
-        Ok(())
+        result
     }
+
+    /// Changes the file under the sidecar lock, writing it atomically.
+    fn update(path: &Path, change: impl FnOnce(&mut Contents)) -> Result<()> {
+        Self::locked(path, || {
+            let mut contents = Self::read(path)?;
+            change(&mut contents);
+            let now = Utc::now();
+            contents.tokens.retain(|_, stored| stored.expires_at > now);
+            let bytes = serde_json::to_vec_pretty(&contents)
+                .map_err(|error| Error::store("cannot encode the token file").with_source(error))?;
+            replace(path, &bytes)
+        })
+    }
+
+    /// Changes the lease file under the sidecar lock, dropping leases that ran
+    /// out; `change` says what it did.
+    fn update_leases<T>(path: &Path, change: impl FnOnce(&mut Leases) -> T) -> Result<T> {
+        let leases_path = sidecar(path, "leases");
+        Self::locked(path, || {
+            let mut leases = match fs::read(&leases_path) {
+                Ok(bytes) => match serde_json::from_slice::<Leases>(&bytes) {
+                    Ok(leases) if leases.format == LEASES_FORMAT => leases,
+                    _ => {
+                        return Err(Error::store(format!(
+                            "`{}` is not a tokenfetch lease file, or it is damaged; it is left alone: move it away",
+                            leases_path.display()
+                        )));
+                    }
+                },
+                Err(error) if error.kind() == io::ErrorKind::NotFound => Leases {
+                    format: LEASES_FORMAT.to_owned(),
+                    leases: BTreeMap::new(),
+                },
+                Err(error) => return Err(io_error(&leases_path, "read", error)),
+            };
+            let now = Utc::now();
+            leases.leases.retain(|_, lease| lease.until > now);
+            let outcome = change(&mut leases);
+            let bytes = serde_json::to_vec(&leases)
+                .map_err(|error| Error::store("cannot encode the lease file").with_source(error))?;
+            replace(&leases_path, &bytes)?;
+            Ok(outcome)
+        })
+    }
+}
+
+/// When a lease taken or renewed now for `ttl` runs out.
+fn lease_end(ttl: std::time::Duration) -> DateTime<Utc> {
+    let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+    Utc::now()
+        .checked_add_signed(ttl)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Replaces the file at `path` atomically: a private temporary file beside it,
+/// flushed, then renamed over it.
+fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temporary = sidecar(path, &format!("tmp.{}", std::process::id()));
+    write_private(&temporary, bytes).map_err(|error| io_error(&temporary, "write", error))?;
+    fs::rename(&temporary, path).map_err(|error| {
+        let _ = fs::remove_file(&temporary);
+        io_error(path, "replace", error)
+    })
 }
 
 impl TokenStore for FileStore {
@@ -152,6 +234,57 @@ impl TokenStore for FileStore {
             })
         }))
     }
+
+    fn lock<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'a, Result<LockOutcome>> {
+        let key = key.as_str().to_owned();
+        Box::pin(self.run(move |path| {
+            Self::update_leases(path, |leases| {
+                if leases.leases.contains_key(&key) {
+                    return LockOutcome::Busy;
+                }
+                let lock = StoreLock::new();
+                let lease = Lease {
+                    id: lock.id().to_owned(),
+                    until: lease_end(ttl),
+                };
+                leases.leases.insert(key, lease);
+                LockOutcome::Acquired(lock)
+            })
+        }))
+    }
+
+    fn extend<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        lock: &'a StoreLock,
+        ttl: std::time::Duration,
+    ) -> BoxFuture<'a, Result<bool>> {
+        let (key, id) = (key.as_str().to_owned(), lock.id().to_owned());
+        Box::pin(self.run(move |path| {
+            Self::update_leases(path, |leases| match leases.leases.get_mut(&key) {
+                Some(lease) if lease.id == id => {
+                    lease.until = lease_end(ttl);
+                    true
+                }
+                _ => false,
+            })
+        }))
+    }
+
+    fn unlock<'a>(&'a self, key: &'a StoreKey, lock: &'a StoreLock) -> BoxFuture<'a, Result<()>> {
+        let (key, id) = (key.as_str().to_owned(), lock.id().to_owned());
+        Box::pin(self.run(move |path| {
+            Self::update_leases(path, |leases| {
+                if leases.leases.get(&key).is_some_and(|lease| lease.id == id) {
+                    leases.leases.remove(&key);
+                }
+            })
+        }))
+    }
 }
 
 fn sidecar(path: &Path, suffix: &str) -> PathBuf {
@@ -176,7 +309,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn io_error(path: &Path, action: &str, error: io::Error) -> Error {
-    Error::config(format!(
+    Error::store(format!(
         "cannot {action} the token file `{}`",
         path.display()
     ))

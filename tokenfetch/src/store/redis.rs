@@ -1,10 +1,11 @@
 //! [`RedisStore`]: tokens shared by a fleet of processes through Redis.
 //!
 //! Entries expire in Redis with the token (`SET .. PX`). A fetch lock
-//! (`SET <key>:lock <id> NX PX <ttl>`, released only by its holder through a
-//! compare-and-delete script) makes the processes that need the same expired token
-//! send one request between them; a process that dies holding the lock delays the
-//! others at most until the lock expires. Every Redis call is bounded by a short
+//! (`SET <key>:lock <id> NX PX <lease>`, renewed by its holder with a
+//! compare-and-extend script while its fetch runs, released only by its holder
+//! through a compare-and-delete script) makes the processes that need the same
+//! expired token send one request between them, however slow the server; a
+//! process that dies holding the lock delays the others at most one lease. Every Redis call is bounded by a short
 //! timeout, and a failing Redis makes the engine carry on with its memory cache.
 
 use std::fmt;
@@ -15,8 +16,16 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
 use super::{LockOutcome, StoreKey, StoreLock, StoredToken, TokenStore};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::fetcher::BoxFuture;
+
+/// Renews a lock's lease only if it still holds the caller's id.
+const EXTEND: &str = r#"
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+    return redis.call("PEXPIRE", KEYS[1], ARGV[2])
+end
+return 0
+"#;
 
 /// Releases a lock only if it still holds the caller's id.
 const UNLOCK: &str = r#"
@@ -90,21 +99,21 @@ impl RedisStore {
         tokio::time::timeout(self.timeout, work)
             .await
             .unwrap_or_else(|_| {
-                Err(Error::new(
-                    ErrorKind::Timeout,
-                    "Redis did not answer in time",
-                ))
+                Err(Error::store(format!(
+                    "Redis did not answer within {:?}",
+                    self.timeout
+                )))
             })
     }
 }
 
 fn redis_error(error: redis::RedisError) -> Error {
-    let kind = if error.is_timeout() {
-        ErrorKind::Timeout
+    let message = if error.is_timeout() {
+        "Redis did not answer in time"
     } else {
-        ErrorKind::Transport
+        "the Redis token store failed"
     };
-    Error::new(kind, "the Redis token store failed").with_source(error)
+    Error::store(message).with_source(error)
 }
 
 fn lock_key(key: &StoreKey) -> String {
@@ -121,7 +130,7 @@ impl TokenStore for RedisStore {
                 return Ok(None);
             };
             let stored: StoredToken = serde_json::from_str(&value).map_err(|_| {
-                Error::bad_response(format!("the Redis entry `{key}` is not a stored token"))
+                Error::store(format!("the Redis entry `{key}` is not a stored token"))
             })?;
             Ok(Some(stored).filter(|stored| !stored.remaining().is_zero()))
         })
@@ -134,7 +143,7 @@ impl TokenStore for RedisStore {
                 return Ok(());
             }
             let value = serde_json::to_string(token)
-                .map_err(|error| Error::config("cannot encode the token").with_source(error))?;
+                .map_err(|error| Error::store("cannot encode the token").with_source(error))?;
             self.call(|mut connection| async move {
                 connection
                     .pset_ex::<_, _, ()>(key.as_str(), value, ttl)
@@ -174,6 +183,28 @@ impl TokenStore for RedisStore {
                 Some(_) => LockOutcome::Acquired(lock),
                 None => LockOutcome::Busy,
             })
+        })
+    }
+
+    fn extend<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        lock: &'a StoreLock,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let ttl = ttl.as_millis().max(1) as u64;
+            let extended: i64 = self
+                .call(|mut connection| async move {
+                    redis::Script::new(EXTEND)
+                        .key(lock_key(key))
+                        .arg(lock.id())
+                        .arg(ttl)
+                        .invoke_async(&mut connection)
+                        .await
+                })
+                .await?;
+            Ok(extended == 1)
         })
     }
 

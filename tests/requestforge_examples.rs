@@ -1,4 +1,5 @@
-//! Every example of the Python fetcher reference this library grows from, in Rust,
+//! Every example of requestforge's fetcher reference (the Python library this API
+//! grew from), in Rust,
 //! against a real HTTP server on 127.0.0.1 that refuses requests lacking what the
 //! example is supposed to send.
 
@@ -90,7 +91,7 @@ async fn two_step_flow() {
         .inject_header("app_token", "X-App-Token")
         .build()
         .unwrap();
-    // Executed step by step, as in the seed.
+    // Executed step by step, as in requestforge's example.
     let app_token = app.fetch(&Context::new()).await.unwrap();
     let context = Context::new().with_token("app_token", app_token);
     let user_token = user.fetch(&context).await.unwrap();
@@ -168,7 +169,7 @@ async fn mixed_header_and_body_tokens() {
     engine.token_by_name("user_token").await.unwrap();
 }
 
-/// The seed's `CustomTokenFetcher`: proprietary logic on top of the HTTP layer.
+/// requestforge's `CustomTokenFetcher` example: proprietary logic on top of the HTTP layer.
 struct CustomTokenFetcher {
     name: String,
     api_key: String,
@@ -246,7 +247,7 @@ async fn custom_token_fetcher() {
     assert_eq!(error.status().unwrap().as_u16(), 401);
 }
 
-/// The seed's `RobustTokenFetcher`: a step with its own error handling.
+/// requestforge's `RobustTokenFetcher` example: a step with its own error handling.
 struct RobustTokenFetcher {
     inner: BodyTokenFetcher,
     alerts: Arc<Mutex<Vec<String>>>,
