@@ -1,19 +1,25 @@
 //! The Redis store against a real `redis-server` on 127.0.0.1 that each test starts
-//! on a free port: a fleet of engines sends one request per step, a dead lock
-//! holder delays others only until its lock expires, Redis going away never fails
-//! a call, and entries expire with their token.
+//! on a free port: a fleet of engines sends one request per step, also when the
+//! server is slower than the lock's lease, a step's lock is not held while its
+//! dependencies are fetched, a dead lock holder delays others only until its lock
+//! expires, Redis going away never fails a call, and entries expire with their
+//! token.
 //!
 //! Without `redis-server` on the PATH these tests say so and pass, unless
 //! `TOKENFETCH_REQUIRE_REDIS` is set (CI sets it, after installing the server).
 #![cfg(feature = "redis")]
 
+mod common;
+
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::{Issuer, requests_to};
 use serde_json::json;
 use tokenfetch::{
-    BodyTokenFetcher, Engine, LockOutcome, RedisStore, RefreshPolicy, RetryPolicy, TokenStore,
+    BodyTokenFetcher, Engine, EngineBuilder, LockOutcome, RedisStore, RefreshPolicy, RetryPolicy,
+    TokenStore,
 };
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -99,7 +105,7 @@ async fn auth_server() -> MockServer {
     server
 }
 
-fn engine(server: &MockServer, redis: &Redis) -> Engine {
+fn fleet_member(server: &MockServer, redis: &Redis) -> EngineBuilder {
     Engine::builder()
         .base_url(server.uri())
         .step(
@@ -120,18 +126,10 @@ fn engine(server: &MockServer, redis: &Redis) -> Engine {
         .store(RedisStore::new(&redis.url()).unwrap())
         .retry_policy(RetryPolicy::none())
         .refresh_policy(RefreshPolicy::default().failure_cooldown(Duration::ZERO))
-        .build()
-        .unwrap()
 }
 
-async fn requests_to(server: &MockServer, route: &str) -> usize {
-    server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|request| request.url.path() == route)
-        .count()
+fn engine(server: &MockServer, redis: &Redis) -> Engine {
+    fleet_member(server, redis).build().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,6 +148,98 @@ async fn a_fleet_of_engines_sends_one_request_per_step() {
     }
     assert_eq!(requests_to(&server, "/app").await, 1);
     assert_eq!(requests_to(&server, "/user").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_sends_one_request_per_step_when_the_server_is_slower_than_a_lease() {
+    let Some(redis) = Redis::start() else { return };
+    let server = MockServer::start().await;
+    for step in ["app", "user"] {
+        Mock::given(path(format!("/{step}")))
+            .respond_with(Issuer::new(step).slow_first(Duration::from_millis(1200)))
+            .mount(&server)
+            .await;
+    }
+    // Four engines, each with its own client and connection, as four processes
+    // would be; a lease a quarter of the slow answer, so only renewal keeps it.
+    let engines: Vec<Engine> = (0..4)
+        .map(|_| {
+            fleet_member(&server, &redis)
+                .store_lease(Duration::from_millis(300))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let callers: Vec<_> = (0..200)
+        .map(|i| {
+            let engine = engines[i % engines.len()].clone();
+            tokio::spawn(async move { engine.token_by_name("user").await })
+        })
+        .collect();
+    let tokens: Vec<String> = join_all(callers)
+        .await
+        .into_iter()
+        .map(|token| token.unwrap().access_token().expose().to_owned())
+        .collect();
+    assert!(tokens.iter().all(|token| *token == tokens[0]), "{tokens:?}");
+    assert_eq!(requests_to(&server, "/app").await, 1);
+    assert_eq!(requests_to(&server, "/user").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steps_lock_is_taken_only_once_its_dependencies_are_in() {
+    let Some(redis) = Redis::start() else { return };
+    let server = MockServer::start().await;
+    for step in ["app", "user"] {
+        Mock::given(path(format!("/{step}")))
+            .respond_with(Issuer::new(step).slow_first(Duration::from_millis(600)))
+            .mount(&server)
+            .await;
+    }
+    let engine = engine(&server, &redis);
+    let user_key = engine.store_key("user").unwrap().clone();
+    let caller = {
+        let engine = engine.clone();
+        tokio::spawn(async move { engine.token_by_name("user").await })
+    };
+    // While `app` is being fetched, `user`'s lock is free.
+    while requests_to(&server, "/app").await == 0 {
+        tokio::task::yield_now().await;
+    }
+    let other = RedisStore::new(&redis.url()).unwrap();
+    let LockOutcome::Acquired(lock) = other.lock(&user_key, Duration::from_secs(5)).await.unwrap()
+    else {
+        panic!("`user` was locked while its dependency was still being fetched");
+    };
+    other.unlock(&user_key, &lock).await.unwrap();
+    caller.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_is_renewed_and_released_by_its_holder_only() {
+    let Some(redis) = Redis::start() else { return };
+    let store = RedisStore::new(&redis.url()).unwrap();
+    let key = tokenfetch::StoreKey::new("app", tokenfetch::StepIdentity::new());
+    let lease = Duration::from_millis(300);
+    let LockOutcome::Acquired(lock) = store.lock(&key, lease).await.unwrap() else {
+        panic!("the lock was free");
+    };
+    let stranger = tokenfetch::StoreLock::new();
+    assert!(!store.extend(&key, &stranger, lease).await.unwrap());
+    store.unlock(&key, &stranger).await.unwrap();
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(store.extend(&key, &lock, lease).await.unwrap());
+    }
+    assert!(matches!(
+        store.lock(&key, lease).await.unwrap(),
+        LockOutcome::Busy
+    ));
+    store.unlock(&key, &lock).await.unwrap();
+    assert!(matches!(
+        store.lock(&key, lease).await.unwrap(),
+        LockOutcome::Acquired(_)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

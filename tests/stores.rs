@@ -1,12 +1,17 @@
 //! Token stores behind the engine: a file that survives restarts, a memory store
-//! shared by engines, keys that keep configurations apart, and a broken store that
-//! never fails a call while the auth server is up.
+//! shared by engines, keys that keep configurations apart (what a hook adds, what a
+//! dependency is), a file lock that holds for as long as its holder works, and a
+//! broken store that never fails a call while the auth server is up.
+
+mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use common::{Issuer, requests_to};
 use serde_json::json;
-use tokenfetch::{BodyTokenFetcher, Engine, FileStore, MemoryStore, TokenStore};
+use tokenfetch::{BodyTokenFetcher, Engine, FileStore, LockOutcome, MemoryStore, TokenStore};
 use wiremock::matchers::{body_string_contains, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -172,4 +177,229 @@ fn processes_writing_one_file_at_once_lose_nothing() {
             );
         }
     }
+}
+
+/// A step whose requests differ only by what its hook adds: the tenant. With
+/// `declared`, the builder is told so through `identity`.
+fn tenant_engine(
+    server: &MockServer,
+    tenant: &'static str,
+    declared: bool,
+    store: impl TokenStore,
+) -> Engine {
+    let mut step = BodyTokenFetcher::builder("app")
+        .endpoint("/token")
+        .data("client_id", "one");
+    if declared {
+        step = step.identity(tenant);
+    }
+    let step = step
+        .with_request(move |request, _| {
+            request.set_data("tenant", tenant);
+            Ok(())
+        })
+        .build()
+        .unwrap();
+    Engine::builder()
+        .base_url(server.uri())
+        .step(step)
+        .store(store)
+        .build()
+        .unwrap()
+}
+
+async fn token_of(engine: &Engine, step: &str) -> String {
+    let token = engine.token_by_name(step).await.unwrap();
+    token.access_token().expose().to_owned()
+}
+
+#[tokio::test]
+async fn what_a_hook_adds_keeps_two_configurations_apart() {
+    for store in ["memory", "file"] {
+        let server = MockServer::start().await;
+        Mock::given(path("/token"))
+            .respond_with(Issuer::new("tok"))
+            .mount(&server)
+            .await;
+        let memory = Arc::new(MemoryStore::new());
+        let file = temp_file(&format!("hook-{store}"));
+        let shared = || -> Arc<dyn TokenStore> {
+            match store {
+                "memory" => Arc::clone(&memory) as Arc<dyn TokenStore>,
+                _ => Arc::new(FileStore::new(&file)),
+            }
+        };
+
+        // A hook that did not say what it adds: never shared, not even with an
+        // engine configured the same way.
+        let alpha = tenant_engine(&server, "alpha", false, shared());
+        let beta = tenant_engine(&server, "beta", false, shared());
+        assert!(token_of(&alpha, "app").await.ends_with("tenant=alpha"));
+        assert!(token_of(&beta, "app").await.ends_with("tenant=beta"));
+        assert!(alpha.store_key("app").is_none());
+        let again = tenant_engine(&server, "alpha", false, shared());
+        assert!(token_of(&again, "app").await.ends_with("tenant=alpha"));
+        assert_eq!(requests_to(&server, "/token").await, 3, "{store}");
+
+        // Declared with `identity`: shared by equal configurations only.
+        let alpha = tenant_engine(&server, "alpha", true, shared());
+        let beta = tenant_engine(&server, "beta", true, shared());
+        let alpha_token = token_of(&alpha, "app").await;
+        assert!(alpha_token.ends_with("tenant=alpha"));
+        assert!(token_of(&beta, "app").await.ends_with("tenant=beta"));
+        let again = tenant_engine(&server, "alpha", true, shared());
+        assert_eq!(token_of(&again, "app").await, alpha_token);
+        assert_eq!(requests_to(&server, "/token").await, 5, "{store}");
+    }
+}
+
+/// `app` with `client_id`, and `user`, identical in every engine but for the
+/// `app` token it sends.
+fn chain(server: &MockServer, client_id: &str) -> tokenfetch::EngineBuilder {
+    Engine::builder()
+        .base_url(server.uri())
+        .step(
+            BodyTokenFetcher::builder("app")
+                .endpoint("/app")
+                .data("client_id", client_id)
+                .build()
+                .unwrap(),
+        )
+        .step(
+            BodyTokenFetcher::builder("user")
+                .endpoint("/user")
+                .data("username", "u")
+                .depends_on("app")
+                .inject_field("app", "app_token")
+                .build()
+                .unwrap(),
+        )
+}
+
+fn chain_engine(server: &MockServer, client_id: &str, store: impl TokenStore) -> Engine {
+    chain(server, client_id).store(store).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_dependency_configured_otherwise_keeps_the_dependents_apart() {
+    let server = MockServer::start().await;
+    Mock::given(path("/app"))
+        .respond_with(Issuer::new("app"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/user"))
+        .respond_with(Issuer::new("user"))
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryStore::new());
+    let one = chain_engine(&server, "one", Arc::clone(&store));
+    let two = chain_engine(&server, "two", Arc::clone(&store));
+    let user_one = token_of(&one, "user").await;
+    let user_two = token_of(&two, "user").await;
+    assert!(user_one.contains("client_id%3Done"), "{user_one}");
+    assert!(user_two.contains("client_id%3Dtwo"), "{user_two}");
+    assert_ne!(one.store_key("user"), two.store_key("user"));
+    assert_eq!(requests_to(&server, "/user").await, 2);
+
+    // The same chain elsewhere (another process, say) shares both tokens.
+    let same = chain_engine(&server, "one", store);
+    assert_eq!(token_of(&same, "user").await, user_one);
+    assert_eq!(one.store_key("user"), same.store_key("user"));
+    assert_eq!(requests_to(&server, "/app").await, 2);
+    assert_eq!(requests_to(&server, "/user").await, 2);
+}
+
+/// Awaits every spawned caller, outside tokio's cooperative budget (see
+/// `redis_store.rs`).
+async fn join_all<T>(callers: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let results = tokio::task::unconstrained(futures_util::future::join_all(callers)).await;
+    results.into_iter().map(|result| result.unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_sharing_a_file_sends_one_request_per_step_when_the_server_is_slower_than_a_lease()
+{
+    let server = MockServer::start().await;
+    for step in ["app", "user"] {
+        Mock::given(path(format!("/{step}")))
+            .respond_with(Issuer::new(step).slow_first(Duration::from_millis(1200)))
+            .mount(&server)
+            .await;
+    }
+    let file = temp_file("slow-fleet");
+    // A lease a quarter of the slow answer: only renewal can keep the lock.
+    let engines: Vec<Engine> = (0..4)
+        .map(|_| {
+            chain(&server, "one")
+                .store(FileStore::new(&file))
+                .store_lease(Duration::from_millis(300))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let callers: Vec<_> = (0..200)
+        .map(|i| {
+            let engine = engines[i % engines.len()].clone();
+            tokio::spawn(async move { token_of(&engine, "user").await })
+        })
+        .collect();
+    let tokens = join_all(callers).await;
+    assert!(tokens.iter().all(|token| *token == tokens[0]), "{tokens:?}");
+    assert_eq!(requests_to(&server, "/app").await, 1);
+    assert_eq!(requests_to(&server, "/user").await, 1);
+}
+
+#[tokio::test]
+async fn a_dead_file_lock_holder_delays_others_only_one_lease() {
+    let server = server().await;
+    let file = temp_file("dead-holder");
+    let engine = engine(&server, "one", FileStore::new(&file));
+    let key = engine.store_key("app").unwrap().clone();
+    // Another process takes the lock for a 600 ms lease, and dies.
+    let dead = FileStore::new(&file);
+    let lease = Duration::from_millis(600);
+    let LockOutcome::Acquired(lock) = dead.lock(&key, lease).await.unwrap() else {
+        panic!("the lock was free");
+    };
+    assert!(matches!(
+        FileStore::new(&file).lock(&key, lease).await.unwrap(),
+        LockOutcome::Busy
+    ));
+    drop((dead, lock));
+    let started = std::time::Instant::now();
+    assert_eq!(token_of(&engine, "app").await, "tok-one");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert_eq!(requests(&server).await, 1);
+}
+
+#[tokio::test]
+async fn a_file_lock_is_renewed_and_released_by_its_holder_only() {
+    let file = temp_file("lease-owner");
+    let key = tokenfetch::StoreKey::new("app", tokenfetch::StepIdentity::new());
+    let store = FileStore::new(&file);
+    let lease = Duration::from_millis(300);
+    let LockOutcome::Acquired(lock) = store.lock(&key, lease).await.unwrap() else {
+        panic!("the lock was free");
+    };
+    let stranger = tokenfetch::StoreLock::new();
+    assert!(!store.extend(&key, &stranger, lease).await.unwrap());
+    store.unlock(&key, &stranger).await.unwrap();
+    assert!(matches!(
+        store.lock(&key, lease).await.unwrap(),
+        LockOutcome::Busy
+    ));
+    // Renewed past its first lease: still held.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(store.extend(&key, &lock, lease).await.unwrap());
+    }
+    assert!(matches!(
+        store.lock(&key, lease).await.unwrap(),
+        LockOutcome::Busy
+    ));
+    store.unlock(&key, &lock).await.unwrap();
+    assert!(matches!(
+        store.lock(&key, lease).await.unwrap(),
+        LockOutcome::Acquired(_)
+    ));
 }

@@ -98,3 +98,57 @@ pub async fn canonical_server(expect_each: Option<u64>) -> MockServer {
     }
     server
 }
+
+/// A token endpoint that issues a new token on every request,
+/// `<prefix>-<n>-<what the request said>`, so that a test can tell which request
+/// a caller's token came from. `what the request said` is the body, so two
+/// configurations that send different requests get visibly different tokens. The
+/// first answer can be made slow.
+pub struct Issuer {
+    pub prefix: &'static str,
+    pub first_delay: std::time::Duration,
+    pub issued: std::sync::atomic::AtomicUsize,
+}
+
+impl Issuer {
+    pub fn new(prefix: &'static str) -> Self {
+        Issuer {
+            prefix,
+            first_delay: std::time::Duration::ZERO,
+            issued: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    pub fn slow_first(mut self, delay: std::time::Duration) -> Self {
+        self.first_delay = delay;
+        self
+    }
+}
+
+impl wiremock::Respond for Issuer {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let n = self
+            .issued
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let said = String::from_utf8_lossy(&request.body).into_owned();
+        let template = ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": format!("{}-{n}-{said}", self.prefix), "expires_in": 3600}),
+        );
+        if n == 0 {
+            template.set_delay(self.first_delay)
+        } else {
+            template
+        }
+    }
+}
+
+/// How many requests the server received for `route`.
+pub async fn requests_to(server: &MockServer, route: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|request| request.url.path() == route)
+        .count()
+}
