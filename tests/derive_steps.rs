@@ -907,3 +907,90 @@ fn a_derived_step_identifies_itself_by_its_request() {
             .contains("planted-secret")
     );
 }
+
+/// A derived step whose hook reads a `#[skip]` field: the tenant is not part of
+/// the struct's request attributes, only the hook sends it.
+#[derive(TokenStep, Clone)]
+#[endpoint("/tenant/token")]
+#[token_field("access_token")]
+#[step(with_request = Self::add_tenant)]
+struct TenantToken {
+    client_id: String,
+    #[skip]
+    tenant: String,
+}
+
+impl TenantToken {
+    fn add_tenant(&self, request: &mut TokenRequest, _: &Context) -> Result<()> {
+        request.set_data("tenant", self.tenant.clone());
+        Ok(())
+    }
+}
+
+/// Like `TenantToken`, with a `#[skip]` field whose value cannot be written down:
+/// the derive cannot know what the hook makes of it.
+#[derive(TokenStep, Clone)]
+#[endpoint("/tenant/token")]
+#[token_field("access_token")]
+#[step(with_request = Self::add_tenant)]
+struct OpaqueTenantToken {
+    client_id: String,
+    #[skip]
+    tenant: Arc<std::sync::Mutex<String>>,
+}
+
+impl OpaqueTenantToken {
+    fn add_tenant(&self, request: &mut TokenRequest, _: &Context) -> Result<()> {
+        let tenant = self.tenant.lock().unwrap().clone();
+        request.set_data("tenant", tenant);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_skip_field_read_by_the_hook_keeps_store_entries_apart() -> Result<()> {
+    let server = MockServer::start().await;
+    Mock::given(path("/tenant/token"))
+        .respond_with(common::Issuer::new("tok"))
+        .mount(&server)
+        .await;
+    let store = Arc::new(tokenfetch::MemoryStore::new());
+    let fetch = |step: TenantToken| {
+        let engine = tokenfetch::Engine::builder()
+            .base_url(server.uri())
+            .store(Arc::clone(&store))
+            .step(step)
+            .build();
+        async move {
+            let engine = engine?;
+            let token = engine.token::<TenantToken>().await?;
+            Ok::<_, tokenfetch::Error>(token.access_token().expose().to_owned())
+        }
+    };
+    let tenant = |tenant: &str| TenantToken {
+        client_id: "app".into(),
+        tenant: tenant.into(),
+    };
+    let alpha = fetch(tenant("alpha")).await?;
+    let beta = fetch(tenant("beta")).await?;
+    assert!(alpha.ends_with("tenant=alpha"), "{alpha}");
+    assert!(beta.ends_with("tenant=beta"), "{beta}");
+    // The same tenant elsewhere shares the entry.
+    assert_eq!(fetch(tenant("alpha")).await?, alpha);
+    assert_eq!(common::requests_to(&server, "/tenant/token").await, 2);
+
+    // A field the derive cannot write down: never shared.
+    let opaque = OpaqueTenantToken {
+        client_id: "app".into(),
+        tenant: Arc::new(std::sync::Mutex::new("alpha".into())),
+    };
+    let engine = tokenfetch::Engine::builder()
+        .base_url(server.uri())
+        .store(Arc::clone(&store))
+        .step(opaque)
+        .build()?;
+    assert!(engine.store_key(OpaqueTenantToken::NAME).is_none());
+    engine.token::<OpaqueTenantToken>().await?;
+    assert_eq!(common::requests_to(&server, "/tenant/token").await, 3);
+    Ok(())
+}

@@ -526,6 +526,140 @@ async fn refresh_token_is_used_and_rotated() {
     assert_eq!(token.refresh_token().unwrap().expose(), "r2");
 }
 
+/// A step that exchanges `grant` once for a token living 600 s with a refresh
+/// token, and whose refreshes are refused.
+async fn refused_refresh_server(grant: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path("/t"))
+        .and(body_string_contains(format!("grant_type={grant}")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"access_token": "a1", "refresh_token": "r1", "expires_in": 600}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/t"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn grant_requests(server: &MockServer, grant: &str) -> usize {
+    let needle = format!("grant_type={grant}");
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|request| String::from_utf8_lossy(&request.body).contains(&needle))
+        .count()
+}
+
+#[tokio::test]
+async fn a_refused_refresh_never_replays_a_single_use_grant() {
+    let server = refused_refresh_server("authorization_code").await;
+    let engine = engine(&server)
+        .step(
+            BodyTokenFetcher::builder("t")
+                .endpoint("/t")
+                .data("grant_type", "authorization_code")
+                .data("code", "c0de")
+                .data("client_id", "id")
+                .refresh_grant(true)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        engine
+            .token_by_name("t")
+            .await
+            .unwrap()
+            .access_token()
+            .expose(),
+        "a1"
+    );
+    travel(Duration::from_secs(601)).await;
+    let error = engine.token_by_name("t").await.unwrap_err();
+    assert!(error.is_refused(), "{error}");
+    assert_eq!(error.oauth().unwrap().error, "invalid_grant");
+    travel(Duration::from_secs(2)).await;
+    let error = engine.token_by_name("t").await.unwrap_err();
+    assert!(error.to_string().contains("single-use grant"), "{error}");
+    assert_eq!(grant_requests(&server, "authorization_code").await, 1);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_repeats_a_repeatable_grant() {
+    let server = refused_refresh_server("client_credentials").await;
+    let engine = engine(&server)
+        .step(
+            BodyTokenFetcher::builder("t")
+                .endpoint("/t")
+                .data("grant_type", "client_credentials")
+                .data("client_id", "id")
+                .refresh_grant(true)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    engine.token_by_name("t").await.unwrap();
+    travel(Duration::from_secs(601)).await;
+    assert_eq!(
+        engine
+            .token_by_name("t")
+            .await
+            .unwrap()
+            .access_token()
+            .expose(),
+        "a1"
+    );
+    assert_eq!(grant_requests(&server, "client_credentials").await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_steps_refused_at_once_renew_their_dependency_once() {
+    let server = MockServer::start().await;
+    let app = Tokens::new("app");
+    mount(&server, "/app", &app).await;
+    let names: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+    let mut builder = engine(&server).step(step("app", &[]));
+    for (i, name) in names.iter().enumerate() {
+        Mock::given(path(format!("/{name}")))
+            .and(header("X-app", "app-2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "ok"})))
+            .mount(&server)
+            .await;
+        // Refusals of the first app token arrive spread out, some after the
+        // dependency was renewed.
+        Mock::given(path(format!("/{name}")))
+            .respond_with(
+                ResponseTemplate::new(401).set_delay(Duration::from_millis(15 * i as u64)),
+            )
+            .mount(&server)
+            .await;
+        builder = builder.step(step(name, &["app"]));
+    }
+    let engine = builder.build().unwrap();
+    let callers: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let (engine, name) = (engine.clone(), name.clone());
+            tokio::spawn(async move { engine.token_by_name(&name).await })
+        })
+        .collect();
+    for token in join_all(callers).await {
+        assert_eq!(token.unwrap().access_token().expose(), "ok");
+    }
+    assert_eq!(app.count(), 2);
+}
+
 #[tokio::test]
 async fn background_refresh_renews_without_a_caller() {
     let server = MockServer::start().await;

@@ -556,6 +556,71 @@ async fn refresh_grant_sends_the_refresh_token_and_keeps_an_unrotated_one() {
     assert_eq!(fresh.refresh_token().unwrap().expose(), "r1");
 }
 
+#[tokio::test]
+async fn a_refresh_sends_only_what_rfc_6749_allows() {
+    let server = MockServer::start().await;
+    // After an authorization-code exchange: no code, verifier or redirect URI,
+    // nothing a hook adds; the scope, the client's credentials and what the user
+    // added for refreshes.
+    Mock::given(path("/code"))
+        .and(body_string(
+            "grant_type=refresh_token&refresh_token=r1&client_id=id&client_secret=sec&scope=read&resource=https%3A%2F%2Fapi.example",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "new"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // After a device grant: no device code.
+    Mock::given(path("/device"))
+        .and(body_string(
+            "grant_type=refresh_token&refresh_token=r1&client_id=id",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "new"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let code = BodyTokenFetcher::builder("code")
+        .base_url(server.uri())
+        .endpoint("/code")
+        .data("grant_type", "authorization_code")
+        .data("code", "c0de")
+        .data("code_verifier", "v3rifier")
+        .data("redirect_uri", "https://app.example/cb")
+        .data("client_id", "id")
+        .data("client_secret", "sec")
+        .data("scope", "read")
+        .with_request(|request, _| {
+            request.set_data("nonce", "n");
+            Ok(())
+        })
+        .refresh_data("resource", "https://api.example")
+        .refresh_grant(true)
+        .build()
+        .unwrap();
+    let device = BodyTokenFetcher::builder("device")
+        .base_url(server.uri())
+        .endpoint("/device")
+        .data("grant_type", "urn:ietf:params:oauth:grant-type:device_code")
+        .data("device_code", "d3vice")
+        .data("client_id", "id")
+        .refresh_grant(true)
+        .build()
+        .unwrap();
+    let old = TokenData::new("old").with_refresh_token("r1");
+    for fetcher in [&code, &device] {
+        assert!(
+            !fetcher.repeatable(),
+            "a single-use grant is not repeatable"
+        );
+        let fresh = fetcher
+            .refresh(&old, &Context::new())
+            .unwrap()
+            .await
+            .unwrap();
+        assert_eq!(fresh.access_token().expose(), "new");
+    }
+}
+
 /// A server that streams an endless chunked body with no `Content-Length`.
 fn endless_body_server() -> (String, std::thread::JoinHandle<usize>) {
     use std::io::{Read, Write};

@@ -1,5 +1,5 @@
 //! Secrets never print: a marker planted as client secret, password, header value,
-//! access token and refresh token must not appear in any `tracing` output (at TRACE,
+//! access token, refresh token and an endpoint's query value must not appear in any `tracing` output (at TRACE,
 //! from every crate), nor in any `Debug` or `Display` of tokens, steps, engines,
 //! requests or errors over a full run with successes and failures.
 
@@ -150,6 +150,33 @@ async fn no_secret_reaches_logs_debug_or_errors() {
             source = cause.source();
         }
     }
+    // Endpoints whose query holds a secret: relative with no base URL to join it
+    // to, and not a URL at all. Every error, log line and `Debug` shows the
+    // query's names, never its values.
+    for endpoint in [
+        format!("/token?api_key={}", secret("query")),
+        format!("http://[::1/token?api_key={}", secret("query")),
+    ] {
+        let builder = BodyTokenFetcher::builder("query")
+            .endpoint(endpoint)
+            .with_request(|request, _| {
+                tracing::info!("query request: {request:?}");
+                Ok(())
+            });
+        printed.push(format!("{builder:?}"));
+        let fetcher = builder.build().unwrap();
+        printed.push(format!("{fetcher:?}"));
+        let engine = Engine::builder()
+            .step(fetcher)
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap();
+        let error = engine.token_by_name("query").await.unwrap_err();
+        assert!(error.to_string().contains("api_key=[redacted]"), "{error}");
+        printed.push(format!("{error}"));
+        printed.push(format!("{error:?}"));
+    }
+
     // A renewal through the refresh grant, logged as well.
     engine.invalidate("app");
     engine.token_by_name("app").await.unwrap();
@@ -160,6 +187,7 @@ async fn no_secret_reaches_logs_debug_or_errors() {
         "the run was not traced: {logs}"
     );
     assert!(logs.contains("request: TokenRequest"), "{logs}");
+    assert!(logs.contains("api_key=[redacted]"), "{logs}");
     for text in printed.iter().chain([&logs]) {
         assert!(!text.contains(MARK), "a secret leaked into: {text}");
     }

@@ -403,3 +403,74 @@ async fn a_file_lock_is_renewed_and_released_by_its_holder_only() {
         LockOutcome::Acquired(_)
     ));
 }
+
+#[tokio::test]
+async fn an_invalidated_token_is_removed_from_the_store_for_the_whole_fleet() {
+    let server = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(Issuer::new("tok"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/token"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryStore::new());
+    let engine = Engine::builder()
+        .base_url(server.uri())
+        .step(
+            BodyTokenFetcher::builder("app")
+                .endpoint("/token")
+                .build()
+                .unwrap(),
+        )
+        .store(Arc::clone(&store))
+        .retry_policy(tokenfetch::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let key = engine.store_key("app").unwrap().clone();
+    let bad = engine.token_by_name("app").await.unwrap();
+    assert!(store.load(&key).await.unwrap().is_some());
+    // An API refused the token: it must not be handed to anyone again, even
+    // while the auth server is down.
+    assert!(engine.invalidate_token("app", &bad));
+    engine.token_by_name("app").await.unwrap_err();
+    assert!(store.load(&key).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn invalidating_a_token_another_process_replaced_takes_the_replacement() {
+    let server = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(Issuer::new("tok"))
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryStore::new());
+    let engine = |store: Arc<MemoryStore>| {
+        Engine::builder()
+            .base_url(server.uri())
+            .step(
+                BodyTokenFetcher::builder("app")
+                    .endpoint("/token")
+                    .build()
+                    .unwrap(),
+            )
+            .store(store)
+            .build()
+            .unwrap()
+    };
+    let (one, two) = (engine(Arc::clone(&store)), engine(Arc::clone(&store)));
+    let first = one.token_by_name("app").await.unwrap();
+    let theirs = two.token_by_name("app").await.unwrap();
+    assert_eq!(theirs, first);
+    // The other process was refused first and renewed the token.
+    assert!(two.invalidate_token("app", &theirs));
+    let replacement = two.token_by_name("app").await.unwrap();
+    assert_ne!(replacement, first);
+    // This one is refused with the old token now: it takes the replacement from
+    // the store rather than renewing again.
+    assert!(one.invalidate_token("app", &first));
+    assert_eq!(one.token_by_name("app").await.unwrap(), replacement);
+    assert_eq!(requests_to(&server, "/token").await, 2);
+}

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::fetcher::BoxFuture;
+use crate::secret::Secret;
 use crate::token::TokenData;
 
 /// A cached token and its deadlines.
@@ -38,6 +39,8 @@ pub(crate) struct SlotState {
     /// The step's fetch has given a token once: a step that cannot repeat its
     /// request (a single-use grant) renews only through refresh from now on.
     pub(crate) fetched_once: bool,
+    /// A refresh token the server refused: never offered again.
+    pub(crate) refused_refresh: Option<Secret>,
 }
 
 /// One step's cache.

@@ -562,8 +562,16 @@ impl Inner {
         let step = &self.steps[index];
         let span = tracing::Span::current();
         let repeatable = step.fetcher.repeatable();
-        let spent = !repeatable && (previous.is_some() || step.slot.state().fetched_once);
-        let mut refresh_from = previous.filter(|token| token.refresh_token().is_some());
+        let (spent, refused) = {
+            let state = step.slot.state();
+            let spent = !repeatable && (previous.is_some() || state.fetched_once);
+            (spent, state.refused_refresh.clone())
+        };
+        let mut refresh_from = previous.filter(|token| {
+            token
+                .refresh_token()
+                .is_some_and(|refresh| Some(refresh) != refused.as_ref())
+        });
         let mut dependencies_renewed = false;
         let mut attempt = 0;
         loop {
@@ -588,7 +596,10 @@ impl Inner {
                 span.record("status", status.as_u16());
             }
             step.fetcher.on_fetch_error(&error, &context);
-            if refresh_from.is_some() && error.is_refused() {
+            if let Some(token) = refresh_from
+                && error.is_refused()
+            {
+                step.slot.state().refused_refresh = token.refresh_token().cloned();
                 if spent {
                     // The original grant was single-use: replaying it cannot work
                     // and may revoke what it gave.

@@ -301,7 +301,7 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &*self.inner;
-        write!(f, "{self} ")?;
+        write!(f, "{self}")?;
         let mut fields = f.debug_struct("");
         fields.field("kind", &inner.kind);
         if let Some(step) = &inner.step {

@@ -34,6 +34,39 @@ impl Default for BodyFields {
     }
 }
 
+/// The names of a body's fields for an error message (never their values): sorted,
+/// control characters escaped, at most 20 names of at most 64 characters each, as a
+/// server controls them.
+fn field_names(object: &Map<String, Value>) -> String {
+    const MAX_NAMES: usize = 20;
+    const MAX_CHARS: usize = 64;
+    if object.is_empty() {
+        return "it has no fields at all".to_owned();
+    }
+    let mut names: Vec<&str> = object.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let shown: Vec<String> = names
+        .iter()
+        .take(MAX_NAMES)
+        .map(|name| {
+            let mut shown: String = name
+                .chars()
+                .take(MAX_CHARS)
+                .flat_map(char::escape_debug)
+                .collect();
+            if name.chars().count() > MAX_CHARS {
+                shown.push('…');
+            }
+            shown
+        })
+        .collect();
+    let more = match names.len().saturating_sub(MAX_NAMES) {
+        0 => String::new(),
+        more => format!(" and {more} more"),
+    };
+    format!("it has `{}`{more}", shown.join("`, `"))
+}
+
 impl BodyFields {
     /// The field names, in the explicit encoding of [`StepIdentity`].
     pub(crate) fn identify(&self, identity: &mut StepIdentity) {
@@ -75,8 +108,9 @@ impl BodyFields {
                 )));
             }
             None => {
+                let had = field_names(&object);
                 return Err(Error::bad_response(format!(
-                    "the response has no token field `{}`; set `token_field` to the field that holds the token",
+                    "the response has no token field `{}` ({had}); set `token_field` to the field that holds the token",
                     self.token
                 )));
             }

@@ -122,3 +122,17 @@ impl<'de> Deserialize<'de> for Secret {
         String::deserialize(deserializer).map(Secret::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equality_compares_the_whole_value() {
+        assert_eq!(Secret::from("s3cret"), Secret::from("s3cret"));
+        assert_ne!(Secret::from("s3cret"), Secret::from("s3creT"));
+        assert_ne!(Secret::from("s3cret"), Secret::from("s3cre"));
+        assert_ne!(Secret::from(""), Secret::from("x"));
+        assert_eq!(Secret::from(""), Secret::from(""));
+    }
+}
