@@ -260,7 +260,10 @@ impl<S> FetcherBuilder<S> {
     }
 
     /// Adjusts the request given the context, after data and injections are in:
-    /// the escape hatch for what injections cannot say.
+    /// the escape hatch for what injections cannot say. Hooks shape the original
+    /// request only, not refresh requests. A step with a hook shares its tokens
+    /// through a store only once [`identity`](FetcherBuilder::identity) says what
+    /// the hook adds.
     ///
     /// ```
     /// use tokenfetch::BodyTokenFetcher;
