@@ -72,17 +72,42 @@ pub struct OAuthError {
     pub error_uri: Option<String>,
 }
 
+/// Shows what the server wrote as [`server_text`] does: escaped and cut.
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.error)?;
+        f.write_str(&server_text(&self.error))?;
         if let Some(description) = &self.error_description {
-            write!(f, ": {description}")?;
+            write!(f, ": {}", server_text(description))?;
         }
         if let Some(uri) = &self.error_uri {
-            write!(f, " (see {uri})")?;
+            write!(f, " (see {})", server_text(uri))?;
         }
         Ok(())
     }
+}
+
+/// The most characters of one piece of server text a message shows.
+const MAX_SERVER_TEXT: usize = 256;
+
+/// Text a server wrote, fit for a message and a log line: control characters
+/// (line breaks, terminal escapes) and invisible direction marks escaped, so that
+/// it cannot forge a log line or repaint a terminal, and cut after 256 characters,
+/// marked `[cut]`.
+pub(crate) fn server_text(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len().min(MAX_SERVER_TEXT + 8));
+    for (index, c) in text.chars().enumerate() {
+        if index == MAX_SERVER_TEXT {
+            shown.push_str("… [cut]");
+            break;
+        }
+        let invisible = matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || invisible {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 
 /// Why a token could not be had.
@@ -201,19 +226,23 @@ impl Error {
             })
             .unwrap_or_else(|| "the server".to_owned());
         let error = error.without_url();
-        let message = if error.is_timeout() {
-            format!("no answer from {server} within the step's timeout")
+        let (kind, message) = if error.is_timeout() {
+            (
+                ErrorKind::Timeout,
+                format!("no answer from {server} within the step's timeout"),
+            )
         } else if error.is_builder() {
-            "the token request could not be built".to_owned()
+            (
+                ErrorKind::Config,
+                "the token request could not be built".to_owned(),
+            )
+        } else if let Some(broken) = broken_http(&error) {
+            (
+                ErrorKind::BadResponse,
+                format!("the answer from {server} is not HTTP a client can read: {broken}"),
+            )
         } else {
-            connection_failure(&server, &error)
-        };
-        let kind = if error.is_timeout() {
-            ErrorKind::Timeout
-        } else if error.is_builder() {
-            ErrorKind::Config
-        } else {
-            ErrorKind::Transport
+            (ErrorKind::Transport, connection_failure(&server, &error))
         };
         Error::new(kind, message).with_source(error)
     }
@@ -318,6 +347,27 @@ impl fmt::Debug for Error {
         }
         fields.finish()
     }
+}
+
+/// What is wrong with an answer that is not readable HTTP (a head over the
+/// header limit, a malformed status line or header), from the HTTP parser's
+/// words in the error's causes; `None` for any other failure.
+fn broken_http(error: &(dyn StdError + 'static)) -> Option<String> {
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if text.starts_with("message head is too large") {
+            return Some(
+                "its head has more headers, or longer ones, than allowed (at most 100 headers)"
+                    .to_owned(),
+            );
+        }
+        if text.starts_with("invalid HTTP") {
+            return Some(text);
+        }
+        next = cause.source();
+    }
+    None
 }
 
 /// Says why a connection to `server` failed, from the innermost cause that names

@@ -15,12 +15,16 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::error::{Error, OAuthError, Result};
+use crate::error::{Error, OAuthError, Result, server_text};
 use crate::fetcher::Context;
 use crate::secret::REDACTED;
 
 /// The largest response body a token endpoint may send: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How much of a non-2xx body is read for its RFC 6749 error fields: the status
+/// has decided already, so the rest is never read and never an error.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 /// The request timeout when none is set: 30 seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -157,20 +161,26 @@ impl HttpTokenFetcher {
 
     /// Sends a request and reads the answer within [`MAX_BODY_BYTES`]. A non-2xx
     /// status is an error carrying the status, the RFC 6749 fields of the body and
-    /// the `Retry-After` delay.
+    /// the `Retry-After` delay: the status decides, and of such a body only the
+    /// first 64 KiB are read, whatever its size.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<HttpResponse> {
         let response = request.send().await.map_err(Error::from_reqwest)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = read_limited(response).await?;
-        let response = HttpResponse {
-            status,
-            headers,
-            body,
-        };
         if status.is_success() {
-            Ok(response)
+            let body = read_limited(response).await?;
+            Ok(HttpResponse {
+                status,
+                headers,
+                body,
+            })
         } else {
+            let body = read_prefix(response, MAX_ERROR_BODY_BYTES).await;
+            let response = HttpResponse {
+                status,
+                headers,
+                body,
+            };
             Err(response.status_error())
         }
     }
@@ -323,20 +333,28 @@ impl HttpResponse {
     /// error saying why it does not parse.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body).map_err(|error| {
+            if is_too_deep(&error) {
+                return too_deep();
+            }
             Error::bad_response(format!(
                 "the body is not the expected JSON ({}, {})",
                 describe_body(&self.body),
-                error
+                server_text(&error.to_string())
             ))
         })
     }
 
-    /// Whether the `Content-Type` is `application/x-www-form-urlencoded`.
+    /// Whether the `Content-Type` is `application/x-www-form-urlencoded`: type and
+    /// subtype compared case-insensitively and exactly, parameters aside
+    /// (RFC 9110 §8.3.1).
     pub(crate) fn is_form(&self) -> bool {
         self.headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
-            .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"))
+            .is_some_and(|value| {
+                let essence = value.split(';').next().unwrap_or_default().trim();
+                essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
     }
 
     /// The error for this non-2xx answer.
@@ -348,12 +366,16 @@ impl HttpResponse {
         error
     }
 
-    /// The RFC 6749 §5.2 fields of the body, JSON or form-encoded, if it has them.
+    /// The RFC 6749 §5.2 fields of the body, if it is a form or a JSON object that
+    /// has them (a JSON array is not an error object, even one that would fill
+    /// the fields in order).
     pub(crate) fn oauth_error(&self) -> Option<OAuthError> {
         if self.is_form() {
             serde_urlencoded::from_bytes(&self.body).ok()
         } else {
-            serde_json::from_slice(&self.body).ok()
+            let object: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&self.body).ok()?;
+            serde_json::from_value(serde_json::Value::Object(object)).ok()
         }
     }
 
@@ -367,6 +389,10 @@ impl HttpResponse {
             .trim();
         let delay = match value.parse::<u64>() {
             Ok(seconds) => Duration::from_secs(seconds),
+            // Delay-seconds too large for 64 bits: as long as we ever wait.
+            Err(_) if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) => {
+                MAX_RETRY_AFTER
+            }
             Err(_) => {
                 let at = httpdate::parse_http_date(value).ok()?;
                 at.duration_since(std::time::SystemTime::now())
@@ -398,6 +424,32 @@ pub(crate) fn describe_body(body: &[u8]) -> String {
     } else {
         format!("got {} bytes", body.len())
     }
+}
+
+/// Reads at most `limit` bytes of a body, and never fails: a body cut short, by
+/// the limit or by the connection, is what was read of it.
+async fn read_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = limit - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == limit {
+            break;
+        }
+    }
+    body
+}
+
+/// Whether a JSON error is the parser's nesting limit.
+pub(crate) fn is_too_deep(error: &serde_json::Error) -> bool {
+    error.to_string().starts_with("recursion limit exceeded")
+}
+
+/// The error for a body nested past the JSON parser's limit.
+pub(crate) fn too_deep() -> Error {
+    Error::bad_response(
+        "the body is JSON nested too deeply (more than 128 levels) to be a token response",
+    )
 }
 
 /// Reads a body, refusing it as soon as it is known to pass the limit.

@@ -7,7 +7,7 @@ use reqwest::header::HeaderName;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{HttpResponse, describe_body};
+use crate::http::{HttpResponse, describe_body, is_too_deep, too_deep};
 use crate::store::StepIdentity;
 use crate::token::{DEFAULT_TOKEN_TYPE, MAX_LIFETIME, TokenData};
 
@@ -152,6 +152,7 @@ fn body_object(response: &HttpResponse) -> Result<Map<String, Value>> {
     match serde_json::from_slice::<Value>(response.body()) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(Error::bad_response("the body is JSON but not an object")),
+        Err(error) if is_too_deep(&error) => Err(too_deep()),
         Err(_) => Err(Error::bad_response(format!(
             "the body is not JSON ({})",
             describe_body(response.body())
@@ -195,14 +196,19 @@ pub(crate) fn token_from_header(
         Error::bad_response(format!("the header `{header}` is not valid visible ASCII"))
     })?;
     let value = value.trim();
-    let token = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(token_type) => rest.trim(),
-        _ => value,
+    let (scheme, credential) = value.split_once(' ').unwrap_or((value, ""));
+    let token = if scheme.eq_ignore_ascii_case(token_type) {
+        credential.trim()
+    } else {
+        value
     };
     if token.is_empty() {
-        return Err(Error::bad_response(format!(
-            "the header `{header}` is empty"
-        )));
+        let what = if value.is_empty() {
+            "is empty".to_owned()
+        } else {
+            format!("holds the scheme `{token_type}` with no credential after it")
+        };
+        return Err(Error::bad_response(format!("the header `{header}` {what}")));
     }
     Ok(TokenData::new(token).with_token_type(token_type))
 }
