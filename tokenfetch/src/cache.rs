@@ -106,3 +106,50 @@ impl Slot {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::policy::RefreshPolicy;
+
+    proptest! {
+        /// For any lifetime, margin, jitter (configured and drawn) and clock
+        /// position, the slot never hands out a token at or past its expiry, as
+        /// fresh or as still valid, and calls it fresh only before it is due.
+        #[test]
+        fn a_token_is_never_served_past_its_expiry(
+            lifetime_ms in 1u64..=10 * 365 * 24 * 3_600_000,
+            margin_ms in 0u64..=86_400_000,
+            jitter_ms in 0u64..=3_600_000,
+            drawn_ms in 0u64..=3_600_000,
+            now_ms in 0u64..=11 * 365 * 24 * 3_600_000,
+        ) {
+            let policy = RefreshPolicy::default()
+                .margin(Duration::from_millis(margin_ms))
+                .jitter(Duration::from_millis(jitter_ms));
+            let lifetime = Duration::from_millis(lifetime_ms);
+            let refresh_after = policy.refresh_after(lifetime, Duration::from_millis(drawn_ms));
+            prop_assert!(refresh_after <= lifetime);
+            let fetched = Instant::now();
+            let slot = Slot::default();
+            slot.store(Entry {
+                token: Arc::new(TokenData::new("t")),
+                refresh_at: fetched + refresh_after,
+                expires_at: fetched + lifetime,
+            });
+            let now = fetched + Duration::from_millis(now_ms);
+            if slot.fresh(now).is_some() {
+                prop_assert!(now < fetched + refresh_after);
+                prop_assert!(now < fetched + lifetime);
+            }
+            if slot.valid(now).is_some() {
+                prop_assert!(now < fetched + lifetime);
+            }
+            prop_assert_eq!(slot.valid(now).is_some(), now < fetched + lifetime);
+        }
+    }
+}

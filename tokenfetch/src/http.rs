@@ -314,6 +314,22 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// An answer from its parts, as read off the wire.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn from_parts(status: StatusCode, headers: HeaderMap, body: Vec<u8>) -> Self {
+        HttpResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The error for this answer's status, as [`HttpTokenFetcher::send`] makes it.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn error(&self) -> Error {
+        self.status_error()
+    }
+
     /// The status code.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -380,7 +396,7 @@ impl HttpResponse {
     }
 
     /// `Retry-After` as seconds or as an HTTP date, capped.
-    fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         let value = self
             .headers
             .get(reqwest::header::RETRY_AFTER)?

@@ -62,6 +62,10 @@ mod token;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use builder::{BodySource, FetcherBuilder, HeaderSource};
 pub use engine::{Engine, EngineBuilder, StepHandle};
 pub use error::{Error, ErrorKind, OAuthError, Result};

@@ -14,6 +14,7 @@ use reqwest_middleware::{Middleware, Next};
 use crate::engine::{Engine, StepHandle};
 use crate::error::{Error, Result};
 use crate::fetcher::TokenStep;
+use crate::request::format_token;
 use crate::token::TokenData;
 
 /// Authenticates requests with a step's token.
@@ -79,10 +80,11 @@ impl AuthMiddleware {
     }
 
     fn header_value(&self, token: &TokenData) -> Result<HeaderValue> {
-        let value = self
-            .format
-            .replace("{token_type}", token.token_type())
-            .replace("{token}", token.access_token().expose());
+        let value = format_token(
+            &self.format,
+            token.token_type(),
+            token.access_token().expose(),
+        );
         let mut value = HeaderValue::from_str(&value).map_err(|_| {
             Error::bad_response("the token cannot be sent in a header: it is not visible ASCII")
                 .with_step(&*self.name)

@@ -346,9 +346,7 @@ impl Injection {
             ))
         })?;
         let value = match &self.format {
-            Some(format) => format
-                .replace("{token_type}", token.token_type())
-                .replace("{token}", &value),
+            Some(format) => format_token(format, token.token_type(), &value),
             None => value,
         };
         match &self.target {
@@ -368,6 +366,31 @@ impl Injection {
             }
         }
     }
+}
+
+/// Fills a format such as `Bearer {token}`: `{token}` becomes `value` and
+/// `{token_type}` the token type, in one pass over the format, so that braces in
+/// the values (a token type `{token}`, say) are sent as they are. The one place a
+/// token is formatted: injections and the middleware both come here.
+pub(crate) fn format_token(format: &str, token_type: &str, value: &str) -> String {
+    let mut formatted = String::with_capacity(format.len() + value.len());
+    let mut rest = format;
+    while let Some(start) = rest.find('{') {
+        formatted.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        if let Some(after) = tail.strip_prefix("{token}") {
+            formatted.push_str(value);
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("{token_type}") {
+            formatted.push_str(token_type);
+            rest = after;
+        } else {
+            formatted.push('{');
+            rest = &tail[1..];
+        }
+    }
+    formatted.push_str(rest);
+    formatted
 }
 
 /// A request hook: adjusts the request given the context, after data and
@@ -441,5 +464,74 @@ impl fmt::Debug for RequestTemplate {
             .field("injections", &self.injections)
             .field("hooks", &self.hooks.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::format_token;
+
+    /// A piece of a format: literal text (no `{`, so that text and its neighbours
+    /// never spell a placeholder; the unit test below has braces), or a
+    /// placeholder.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        Text(String),
+        Token,
+        TokenType,
+    }
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        prop_oneof![
+            "[a-zA-Z0-9 }:_-]{0,12}".prop_map(Piece::Text),
+            Just(Piece::Token),
+            Just(Piece::TokenType),
+        ]
+    }
+
+    proptest! {
+        /// Each placeholder of the format is filled once, and nothing inside the
+        /// values is ever taken for a placeholder.
+        #[test]
+        fn placeholders_are_filled_once_and_values_sent_as_they_are(
+            pieces in prop::collection::vec(piece(), 0..8),
+            token_type in "[a-zA-Z{}_]{0,12}",
+            value in "[a-zA-Z0-9{}_.-]{0,24}",
+        ) {
+            let mut format = String::new();
+            let mut expected = String::new();
+            for piece in &pieces {
+                match piece {
+                    Piece::Text(text) => {
+                        format.push_str(text);
+                        expected.push_str(text);
+                    }
+                    Piece::Token => {
+                        format.push_str("{token}");
+                        expected.push_str(&value);
+                    }
+                    Piece::TokenType => {
+                        format.push_str("{token_type}");
+                        expected.push_str(&token_type);
+                    }
+                }
+            }
+            prop_assert_eq!(format_token(&format, &token_type, &value), expected);
+        }
+    }
+
+    #[test]
+    fn a_token_type_that_looks_like_a_placeholder_is_sent_as_it_is() {
+        assert_eq!(
+            format_token("{token_type} {token}", "{token}", "abc"),
+            "{token} abc"
+        );
+        assert_eq!(
+            format_token("Bearer {token}", "Bearer", "{token_type}"),
+            "Bearer {token_type}"
+        );
+        assert_eq!(format_token("{tok{token}}", "T", "v"), "{tokv}");
     }
 }

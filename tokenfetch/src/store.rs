@@ -25,7 +25,7 @@ use crate::token::TokenData;
 
 mod file;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 
 pub use file::FileStore;
 #[cfg(feature = "redis")]

@@ -65,9 +65,9 @@ pub struct FileStore {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Contents {
+pub(crate) struct Contents {
     format: String,
-    tokens: BTreeMap<String, StoredToken>,
+    pub(crate) tokens: BTreeMap<String, StoredToken>,
 }
 
 impl Default for Contents {
@@ -116,7 +116,12 @@ impl FileStore {
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Contents::default()),
             Err(error) => return Err(io_error(path, "read", error)),
         };
-        match serde_json::from_slice::<Contents>(&bytes) {
+        Self::parse(path, &bytes)
+    }
+
+    /// The contents of a token file read from `path`.
+    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Contents> {
+        match serde_json::from_slice::<Contents>(bytes) {
             Ok(contents) if contents.format == FORMAT => Ok(contents),
             _ => Err(Error::store(format!(
                 "`{}` is not a tokenfetch token file, or it is damaged; it is left alone: move it away or choose another path",

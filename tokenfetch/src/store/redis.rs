@@ -116,6 +116,12 @@ fn redis_error(error: redis::RedisError) -> Error {
     Error::store(message).with_source(error)
 }
 
+/// A Redis entry's value as a stored token.
+pub(crate) fn decode(key: &StoreKey, value: &[u8]) -> Result<StoredToken> {
+    serde_json::from_slice(value)
+        .map_err(|_| Error::store(format!("the Redis entry `{key}` is not a stored token")))
+}
+
 fn lock_key(key: &StoreKey) -> String {
     format!("{key}:lock")
 }
@@ -129,9 +135,7 @@ impl TokenStore for RedisStore {
             let Some(value) = value else {
                 return Ok(None);
             };
-            let stored: StoredToken = serde_json::from_str(&value).map_err(|_| {
-                Error::store(format!("the Redis entry `{key}` is not a stored token"))
-            })?;
+            let stored = decode(key, value.as_bytes())?;
             Ok(Some(stored).filter(|stored| !stored.remaining().is_zero()))
         })
     }
