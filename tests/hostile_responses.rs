@@ -225,10 +225,10 @@ async fn too_many_response_headers_are_called_that() {
 #[tokio::test]
 async fn a_step_rebuilt_by_hand_reads_the_same() {
     // The fixes live in the shared HTTP layer: a hand-written step sending
-    // through `HttpTokenFetcher::send` sees the same status-first reading.
+    // through `HttpSettings::send` sees the same status-first reading.
     let server =
         mocked(ResponseTemplate::new(503).set_body_string("z".repeat(2 * 1024 * 1024))).await;
-    let http = tokenfetch::HttpTokenFetcher::builder()
+    let http = tokenfetch::HttpSettings::builder()
         .base_url(server.uri())
         .build()
         .unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokenfetch::{
     BodyTokenFetcher, BoxFuture, Context, Engine, Error, ErrorKind, HeaderTokenFetcher,
-    HttpTokenFetcher, Method, RetryPolicy, TokenData, TokenFetcher,
+    HttpSettings, Method, RetryPolicy, TokenData, TokenFetcher,
 };
 use wiremock::matchers::{body_json, body_string, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -173,7 +173,7 @@ async fn mixed_header_and_body_tokens() {
 struct CustomTokenFetcher {
     name: String,
     api_key: String,
-    http: HttpTokenFetcher,
+    http: HttpSettings,
 }
 
 impl TokenFetcher for CustomTokenFetcher {
@@ -223,7 +223,7 @@ async fn custom_token_fetcher() {
     let fetcher = CustomTokenFetcher {
         name: "custom_token".into(),
         api_key: "your-key".into(),
-        http: HttpTokenFetcher::builder()
+        http: HttpSettings::builder()
             .base_url(server.uri())
             .timeout(Duration::from_secs(30))
             .build()

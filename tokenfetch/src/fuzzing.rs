@@ -8,11 +8,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::error::{Error, OAuthError, Result};
+use crate::fetchers::{BodyFields, token_from_header};
 use crate::http::HttpResponse;
-use crate::response::{BodyFields, token_from_header};
-use crate::store::{StoreKey, StoredToken};
-use crate::token::TokenData;
+use crate::model::{Error, OAuthError, Result, TokenData};
+use crate::store::StoredToken;
 
 /// An answer with status `status`, the given headers (those that are not valid
 /// header names or values are dropped, as no HTTP client would pass them on) and
@@ -69,6 +68,6 @@ pub fn token_file(bytes: &[u8]) -> Result<Vec<(String, StoredToken)>> {
 /// A Redis entry's value.
 #[cfg(feature = "redis")]
 pub fn redis_entry(value: &[u8]) -> Result<StoredToken> {
-    let key = StoreKey::new("fuzz", crate::StepIdentity::new());
+    let key = crate::store::StoreKey::new("fuzz", crate::step::StepIdentity::new());
     crate::store::redis::decode(&key, value)
 }

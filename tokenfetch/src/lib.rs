@@ -32,31 +32,21 @@
 //!   hand for a fully custom step.
 //! - [`BodyTokenFetcher`] and [`HeaderTokenFetcher`], made by a [`FetcherBuilder`]:
 //!   HTTP steps reading the token from a JSON body or a response header.
-//! - [`HttpTokenFetcher`]: the HTTP settings every HTTP step shares.
+//! - [`HttpSettings`]: the HTTP settings every HTTP step shares.
 //! - [`TokenData`], [`Secret`], [`Error`].
 
 #![deny(missing_docs, missing_debug_implementations)]
 
-#[cfg(feature = "blocking")]
-pub mod blocking;
-mod builder;
-mod cache;
+// The layers, lowest first; a layer never imports one above it (tests/layers.rs
+// checks it, and ARCHITECTURE.md maps them).
 mod engine;
-mod error;
-mod fetcher;
-mod graph;
+mod fetchers;
 mod http;
-#[cfg(feature = "middleware")]
-mod middleware;
+mod integrations;
+mod model;
 mod pipeline;
-mod policy;
-mod request;
-mod response;
-mod secret;
 mod step;
 mod store;
-mod suggest;
-mod token;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -66,27 +56,27 @@ pub mod __private;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use builder::{BodySource, FetcherBuilder, HeaderSource};
-pub use engine::{Engine, EngineBuilder, StepHandle};
-pub use error::{Error, ErrorKind, OAuthError, Result};
-pub use fetcher::{BoxFuture, Context, TokenFetcher, TokenStep};
-pub use graph::GraphError;
-pub use http::{
-    DEFAULT_TIMEOUT, HttpResponse, HttpTokenFetcher, HttpTokenFetcherBuilder, MAX_BODY_BYTES,
-};
 #[cfg(feature = "middleware")]
-pub use middleware::AuthMiddleware;
+pub use integrations::AuthMiddleware;
+#[cfg(feature = "blocking")]
+pub use integrations::blocking;
+
+pub use engine::{Engine, EngineBuilder, RefreshPolicy, RetryPolicy, StepHandle};
+pub use fetchers::{
+    BodySource, BodyTokenFetcher, ContentType, FetcherBuilder, HeaderSource, HeaderTokenFetcher,
+    Injection, TokenPart, TokenRequest,
+};
+pub use http::{DEFAULT_TIMEOUT, HttpResponse, HttpSettings, HttpSettingsBuilder, MAX_BODY_BYTES};
+pub use model::{
+    DEFAULT_TOKEN_TYPE, Error, ErrorKind, GraphError, OAuthError, Result, Secret, TokenData,
+};
 pub use pipeline::{InPipeline, PipelineEngine, TokenPipeline};
-pub use policy::{RefreshPolicy, RetryPolicy};
-pub use request::{ContentType, Injection, TokenPart, TokenRequest};
-pub use secret::Secret;
-pub use step::{BodyTokenFetcher, HeaderTokenFetcher};
+pub use step::{BoxFuture, Context, StepIdentity, TokenFetcher, TokenStep};
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 pub use store::{
-    FileStore, LockOutcome, MemoryStore, StepIdentity, StoreKey, StoreLock, StoredToken, TokenStore,
+    FileStore, LockOutcome, MemoryStore, StoreKey, StoreLock, StoredToken, TokenStore,
 };
-pub use token::{DEFAULT_TOKEN_TYPE, TokenData};
 
 pub use reqwest::{Method, StatusCode};
 

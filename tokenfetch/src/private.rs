@@ -3,12 +3,11 @@
 //! stable.
 
 use std::fmt::Display;
-use std::sync::OnceLock;
 
 pub use crate::pipeline::{CheckMessage, PipelineCheck, PipelineField, PipelineStep};
 pub use url::Url;
 
-pub use crate::secret::SecretHasNoDisplay;
+pub use crate::model::SecretHasNoDisplay;
 
 pub use crate::{
     BodyTokenFetcher, BoxFuture, Context, EngineBuilder, Error, HeaderTokenFetcher, InPipeline,
@@ -128,22 +127,13 @@ pub fn clone_for_hook<T: CloneForHook>(step: &T) -> T {
 /// The shared client of steps with `verify_ssl = false`: built once, not on every
 /// fetch. Like every client of tokenfetch it follows no redirects.
 pub fn insecure_client() -> Result<reqwest::Client> {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    if let Some(client) = CLIENT.get() {
-        return Ok(client.clone());
-    }
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .tls_danger_accept_invalid_certs(true)
-        .build()
-        .map_err(|error| Error::config("cannot build the HTTP client").with_source(error))?;
-    Ok(CLIENT.get_or_init(|| client).clone())
+    crate::http::insecure_client()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use std::sync::{Arc, OnceLock};
 
     #[test]
     fn secrets_send_their_clear_value() {

@@ -7,7 +7,7 @@
 //! fixed buffer ([`CheckMessage`]) rather than formatted.
 
 use crate::engine::EngineBuilder;
-use crate::fetcher::TokenStep;
+use crate::step::TokenStep;
 
 /// What the check knows of one step: its name and the names of its dependencies.
 #[derive(Debug, Clone, Copy)]

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 
 use super::{LockOutcome, StoreKey, StoreLock, StoredToken, TokenStore};
-use crate::error::{Error, ErrorKind, Result};
-use crate::fetcher::BoxFuture;
+use crate::model::{Error, ErrorKind, Result};
+use crate::step::BoxFuture;
 
 /// The format marker of the files this store writes.
 const FORMAT: &str = "tokenfetch-store/1";
@@ -324,8 +324,8 @@ fn io_error(path: &Path, action: &str, error: io::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StepIdentity;
-    use crate::token::TokenData;
+    use crate::model::TokenData;
+    use crate::step::StepIdentity;
 
     fn temp_path(name: &str) -> PathBuf {
         let dir =

@@ -16,8 +16,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
 use super::{LockOutcome, StoreKey, StoreLock, StoredToken, TokenStore};
-use crate::error::{Error, Result};
-use crate::fetcher::BoxFuture;
+use crate::model::{Error, Result};
+use crate::step::BoxFuture;
 
 /// Renews a lock's lease only if it still holds the caller's id.
 const EXTEND: &str = r#"

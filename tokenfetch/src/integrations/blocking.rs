@@ -26,9 +26,8 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 use crate::engine::{EngineBuilder, StepHandle};
-use crate::error::{Error, Result};
-use crate::fetcher::{Context, TokenFetcher, TokenStep};
-use crate::token::TokenData;
+use crate::model::{Error, ErrorKind, Result, TokenData};
+use crate::step::{Context, TokenFetcher, TokenStep};
 
 /// The runtime every blocking call runs on: one worker thread, made on first use.
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
@@ -46,7 +45,7 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
         .as_ref()
         .map_err(|error| {
             Error::new(
-                crate::ErrorKind::Internal,
+                ErrorKind::Internal,
                 format!("cannot start the blocking runtime: {error}"),
             )
         })
@@ -79,11 +78,11 @@ pub fn fetch(fetcher: &dyn TokenFetcher, context: &Context) -> Result<TokenData>
     block_on(fetcher.fetch(context))
 }
 
-/// An [`Engine`](crate::Engine) for blocking callers. Cheap to clone; clones share
+/// An [`Engine`](crate::engine::Engine) for blocking callers. Cheap to clone; clones share
 /// the cache.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    engine: crate::Engine,
+    engine: crate::engine::Engine,
 }
 
 impl Engine {
@@ -109,19 +108,19 @@ impl Engine {
         block_on(self.engine.get(handle))
     }
 
-    /// Drops the cached token of step `name`; see [`crate::Engine::invalidate`].
+    /// Drops the cached token of step `name`; see [`crate::engine::Engine::invalidate`].
     pub fn invalidate(&self, name: &str) -> bool {
         self.engine.invalidate(name)
     }
 
     /// The async engine underneath, sharing this one's cache.
-    pub fn as_async(&self) -> &crate::Engine {
+    pub fn as_async(&self) -> &crate::engine::Engine {
         &self.engine
     }
 }
 
-impl From<crate::Engine> for Engine {
-    fn from(engine: crate::Engine) -> Self {
+impl From<crate::engine::Engine> for Engine {
+    fn from(engine: crate::engine::Engine) -> Self {
         Engine { engine }
     }
 }

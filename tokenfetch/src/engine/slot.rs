@@ -10,10 +10,8 @@ use arc_swap::ArcSwapOption;
 use futures_util::future::Shared;
 use tokio::time::Instant;
 
-use crate::error::{Error, Result};
-use crate::fetcher::BoxFuture;
-use crate::secret::Secret;
-use crate::token::TokenData;
+use crate::model::{Error, Result, Secret, TokenData};
+use crate::step::BoxFuture;
 
 /// A cached token and its deadlines.
 #[derive(Debug)]
@@ -114,7 +112,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::policy::RefreshPolicy;
+    use crate::engine::RefreshPolicy;
 
     proptest! {
         /// For any lifetime, margin, jitter (configured and drawn) and clock

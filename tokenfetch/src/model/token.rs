@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::secret::Secret;
+use super::secret::Secret;
 
 /// The token type used when a response does not name one.
 pub const DEFAULT_TOKEN_TYPE: &str = "Bearer";

@@ -59,9 +59,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::engine::{Engine, EngineBuilder};
-use crate::error::Result;
-use crate::fetcher::TokenStep;
-use crate::token::TokenData;
+use crate::model::{Result, TokenData};
+use crate::step::TokenStep;
 
 mod check;
 

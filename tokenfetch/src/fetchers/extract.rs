@@ -6,10 +6,9 @@ use std::time::Duration;
 use reqwest::header::HeaderName;
 use serde_json::{Map, Value};
 
-use crate::error::{Error, ErrorKind, Result};
 use crate::http::{HttpResponse, describe_body, is_too_deep, too_deep};
-use crate::store::StepIdentity;
-use crate::token::{DEFAULT_TOKEN_TYPE, MAX_LIFETIME, TokenData};
+use crate::model::{DEFAULT_TOKEN_TYPE, Error, ErrorKind, MAX_LIFETIME, Result, TokenData};
+use crate::step::StepIdentity;
 
 /// The names of the body fields a token is read from, and the token type when the
 /// body names none.

@@ -12,10 +12,9 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use reqwest_middleware::{Middleware, Next};
 
 use crate::engine::{Engine, StepHandle};
-use crate::error::{Error, Result};
-use crate::fetcher::TokenStep;
-use crate::request::format_token;
-use crate::token::TokenData;
+use crate::fetchers::format_token;
+use crate::model::{Error, Result, TokenData};
+use crate::step::TokenStep;
 
 /// Authenticates requests with a step's token.
 ///

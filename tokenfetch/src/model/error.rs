@@ -15,6 +15,12 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+use super::graph_error::GraphError;
+use super::redact::server_text;
+
+/// The longest `Retry-After` honoured; a server asking for more gets this.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
 /// What went wrong, coarsely: enough to decide what to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -72,7 +78,8 @@ pub struct OAuthError {
     pub error_uri: Option<String>,
 }
 
-/// Shows what the server wrote as [`server_text`] does: escaped and cut.
+/// Shows what the server wrote escaped (no line breaks or terminal escapes) and cut
+/// after 256 characters.
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&server_text(&self.error))?;
@@ -84,30 +91,6 @@ impl fmt::Display for OAuthError {
         }
         Ok(())
     }
-}
-
-/// The most characters of one piece of server text a message shows.
-const MAX_SERVER_TEXT: usize = 256;
-
-/// Text a server wrote, fit for a message and a log line: control characters
-/// (line breaks, terminal escapes) and invisible direction marks escaped, so that
-/// it cannot forge a log line or repaint a terminal, and cut after 256 characters,
-/// marked `[cut]`.
-pub(crate) fn server_text(text: &str) -> String {
-    let mut shown = String::with_capacity(text.len().min(MAX_SERVER_TEXT + 8));
-    for (index, c) in text.chars().enumerate() {
-        if index == MAX_SERVER_TEXT {
-            shown.push_str("… [cut]");
-            break;
-        }
-        let invisible = matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || invisible {
-            shown.extend(c.escape_default());
-        } else {
-            shown.push(c);
-        }
-    }
-    shown
 }
 
 /// Why a token could not be had.
@@ -278,7 +261,7 @@ impl Error {
 
     /// Which graph rule [`EngineBuilder::build`](crate::EngineBuilder::build)
     /// found broken, for a graph error.
-    pub fn graph_error(&self) -> Option<&crate::GraphError> {
+    pub fn graph_error(&self) -> Option<&GraphError> {
         self.inner.source.as_deref()?.downcast_ref()
     }
 

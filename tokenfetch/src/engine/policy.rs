@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use crate::error::Error;
-use crate::http::MAX_RETRY_AFTER;
+use crate::model::{Error, MAX_RETRY_AFTER};
 
 /// When cached tokens are renewed.
 ///
@@ -199,7 +198,7 @@ fn random_up_to(bound: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ErrorKind;
+    use crate::model::ErrorKind;
 
     #[test]
     fn margin_is_at_most_half_the_lifetime() {

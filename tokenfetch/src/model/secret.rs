@@ -13,8 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use subtle::ConstantTimeEq;
 
-/// What every redacted value prints as.
-pub(crate) const REDACTED: &str = "[redacted]";
+use super::redact::REDACTED;
 
 /// A secret string: a token, a password, a client secret.
 ///

@@ -1,18 +1,21 @@
-//! The step traits: [`TokenFetcher`], what every step is, and [`TokenStep`], what a step type known at compile
-//! time adds; plus the [`Context`] a step is fetched with.
+//! The step, above the token model: [`TokenFetcher`], what every step is,
+//! [`TokenStep`], what a step type known at compile time adds, the [`Context`] a
+//! step is fetched with, and the step's [`StepIdentity`]; plus the rules a step's
+//! own dependency list must follow. It knows no HTTP, fetcher, store or engine.
 
-use std::collections::HashMap;
-use std::fmt;
+mod context;
+mod identity;
+
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
-use crate::error::{Error, Result};
-use crate::store::StepIdentity;
-use crate::token::TokenData;
+use crate::model::{Error, GraphError, Result, TokenData};
+
+pub use self::context::Context;
+pub use self::identity::StepIdentity;
 
 /// A boxed, `Send` future: what [`TokenFetcher::fetch`] returns, so that steps of
 /// different types live together behind `dyn TokenFetcher`.
@@ -160,117 +163,26 @@ pub trait TokenStep: TokenFetcher {
     const DEPENDS_ON: &'static [&'static str] = &[];
 }
 
-/// The tokens of finished steps, by step name, and the defaults a step falls back on
-/// (the engine's base URL and HTTP client).
-///
-/// ```
-/// use tokenfetch::{Context, TokenData};
-///
-/// let context = Context::new().with_token("app_token", TokenData::new("abc"));
-/// assert_eq!(context.get("app_token").unwrap().access_token().expose(), "abc");
-/// assert!(context.get("device_token").is_none());
-/// ```
-#[derive(Clone, Default)]
-pub struct Context {
-    tokens: HashMap<String, Arc<TokenData>>,
-    base_url: Option<Url>,
-    client: Option<reqwest::Client>,
-    resolved_by_engine: bool,
-}
-
-impl Context {
-    /// An empty context: no tokens, no defaults.
-    pub fn new() -> Self {
-        Context::default()
+/// The rules a step's own list of dependencies follows, wherever it is declared
+/// (a builder, an engine's graph): the step does not depend on itself, and names
+/// each dependency once.
+pub(crate) fn check_dependencies<'a>(
+    step: &str,
+    depends_on: impl IntoIterator<Item = &'a str>,
+) -> std::result::Result<(), GraphError> {
+    let mut seen = std::collections::HashSet::new();
+    for dependency in depends_on {
+        if dependency == step {
+            return Err(GraphError::SelfDependency {
+                step: step.to_owned(),
+            });
+        }
+        if !seen.insert(dependency) {
+            return Err(GraphError::DuplicateDependency {
+                step: step.to_owned(),
+                dependency: dependency.to_owned(),
+            });
+        }
     }
-
-    /// Adds the token of step `step`.
-    pub fn with_token(mut self, step: impl Into<String>, token: impl Into<Arc<TokenData>>) -> Self {
-        self.insert(step, token);
-        self
-    }
-
-    /// Adds or replaces the token of step `step`.
-    pub fn insert(&mut self, step: impl Into<String>, token: impl Into<Arc<TokenData>>) {
-        self.tokens.insert(step.into(), token.into());
-    }
-
-    /// Sets the base URL for steps that were given only a relative endpoint.
-    pub fn with_base_url(mut self, base_url: Url) -> Self {
-        self.base_url = Some(base_url);
-        self
-    }
-
-    /// Sets the HTTP client for steps that were not given one.
-    pub fn with_client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
-        self
-    }
-
-    /// The token of step `step`, if it is in the context.
-    pub fn get(&self, step: &str) -> Option<&TokenData> {
-        self.tokens.get(step).map(Arc::as_ref)
-    }
-
-    /// The token of the step type `S`.
-    pub fn token<S: TokenStep>(&self) -> Option<&TokenData> {
-        self.get(S::NAME)
-    }
-
-    /// The token of step `step`, or a configuration error saying why it is
-    /// missing: the engine resolved the step's dependencies and `step` is not
-    /// among them, or the context was built by hand without it.
-    pub fn require(&self, step: &str) -> Result<&TokenData> {
-        self.get(step).ok_or_else(|| {
-            let known: Vec<&str> = self.step_names().collect();
-            let hint = crate::suggest::did_you_mean(step, known.iter().copied());
-            Error::config(if self.resolved_by_engine {
-                format!(
-                    "the token of step `{step}` is not in the context: the engine puts there the tokens of the steps in `depends_on`; list `{step}` there{hint}"
-                )
-            } else {
-                format!(
-                    "the token of step `{step}` is not in the context: fetch through an `Engine`, which resolves `depends_on` first, or add the token with `Context::with_token(\"{step}\", ..)`{hint}"
-                )
-            })
-        })
-    }
-
-    /// The shared token of step `step`, as the engine cached it.
-    pub(crate) fn shared(&self, step: &str) -> Option<&Arc<TokenData>> {
-        self.tokens.get(step)
-    }
-
-    /// Marks the context as made by the engine from the step's `depends_on`.
-    pub(crate) fn resolved_by_engine(mut self) -> Self {
-        self.resolved_by_engine = true;
-        self
-    }
-
-    /// The names of the steps whose tokens the context holds.
-    pub fn step_names(&self) -> impl Iterator<Item = &str> {
-        self.tokens.keys().map(String::as_str)
-    }
-
-    /// The base URL for relative endpoints, if one was set.
-    pub fn base_url(&self) -> Option<&Url> {
-        self.base_url.as_ref()
-    }
-
-    /// The HTTP client for steps without one, if one was set.
-    pub fn client(&self) -> Option<&reqwest::Client> {
-        self.client.as_ref()
-    }
-}
-
-impl fmt::Debug for Context {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Context")
-            .field("tokens", &self.tokens)
-            .field(
-                "base_url",
-                &self.base_url.as_ref().map(crate::http::redacted_url),
-            )
-            .finish_non_exhaustive()
-    }
+    Ok(())
 }

@@ -10,13 +10,13 @@ use std::time::Duration;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName};
 
-use crate::error::{Error, Result};
-use crate::fetcher::Context;
-use crate::http::{HttpTokenFetcher, HttpTokenFetcherBuilder, header_pair, redacted_endpoint};
-use crate::request::{ContentType, Injection, RequestTemplate, TokenRequest};
-use crate::response::BodyFields;
-use crate::secret::Secret;
-use crate::step::{BodyTokenFetcher, HeaderTokenFetcher, HttpStep, TokenSource};
+use super::extract::BodyFields;
+use super::http_step::{BodyTokenFetcher, HeaderTokenFetcher, HttpStep, TokenSource};
+use super::injection::Injection;
+use super::request::{ContentType, RequestHook, RequestTemplate, TokenRequest};
+use crate::http::{HttpSettings, HttpSettingsBuilder, header_pair};
+use crate::model::{DEFAULT_TOKEN_TYPE, Error, Result, Secret, redacted_endpoint};
+use crate::step::{Context, check_dependencies};
 
 /// Builds a [`BodyTokenFetcher`] or a [`HeaderTokenFetcher`].
 ///
@@ -45,7 +45,7 @@ use crate::step::{BodyTokenFetcher, HeaderTokenFetcher, HttpStep, TokenSource};
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct FetcherBuilder<S> {
     name: String,
-    http: HttpTokenFetcherBuilder,
+    http: HttpSettingsBuilder,
     endpoint: Option<String>,
     method: Method,
     headers: Vec<(String, Secret)>,
@@ -55,7 +55,7 @@ pub struct FetcherBuilder<S> {
     ttl: Option<Duration>,
     depends_on: Vec<String>,
     injections: Vec<Injection>,
-    hooks: Vec<crate::request::RequestHook>,
+    hooks: Vec<RequestHook>,
     hook_identity: Vec<Secret>,
     unshared: bool,
     source: S,
@@ -80,7 +80,7 @@ impl Default for HeaderSource {
     fn default() -> Self {
         HeaderSource {
             header: "Authorization".to_owned(),
-            token_type: crate::token::DEFAULT_TOKEN_TYPE.to_owned(),
+            token_type: DEFAULT_TOKEN_TYPE.to_owned(),
         }
     }
 }
@@ -106,7 +106,7 @@ impl<S> FetcherBuilder<S> {
     fn new(name: String, source: S) -> Self {
         FetcherBuilder {
             name,
-            http: HttpTokenFetcher::builder(),
+            http: HttpSettings::builder(),
             endpoint: None,
             method: Method::POST,
             headers: Vec::new(),
@@ -159,7 +159,7 @@ impl<S> FetcherBuilder<S> {
     }
 
     /// Adds a header sent with every request of this step's HTTP layer
-    /// ([`HttpTokenFetcherBuilder::header`](crate::HttpTokenFetcherBuilder::header)).
+    /// ([`HttpSettingsBuilder::header`](crate::HttpSettingsBuilder::header)).
     pub fn default_header(mut self, name: impl Into<String>, value: impl Into<Secret>) -> Self {
         self.http = self.http.header(name, value);
         self
@@ -357,13 +357,8 @@ impl<S> FetcherBuilder<S> {
             let (key, value) = header_pair(key, value.expose()).map_err(fail)?;
             headers.append(key, value);
         }
-        for dependency in &self.depends_on {
-            if *dependency == name {
-                return Err(fail(Error::config(format!(
-                    "step `{name}` depends on itself"
-                ))));
-            }
-        }
+        check_dependencies(&name, self.depends_on.iter().map(String::as_str))
+            .map_err(|error| fail(Error::config(error.to_string()).with_source(error)))?;
         for injection in &self.injections {
             injection.validate(&name, &self.depends_on).map_err(fail)?;
         }

@@ -1,6 +1,7 @@
 //! [`BodyTokenFetcher`] and [`HeaderTokenFetcher`]: the two HTTP steps, one request
-//! each, differing only in where the token is read from. Both are made by a
-//! [`FetcherBuilder`](crate::FetcherBuilder).
+//! each, differing only in where the token is read from; what a step sends, how it
+//! refreshes (RFC 6749 §6, from an allowlist) and how it identifies itself. Both
+//! are made by a [`FetcherBuilder`](super::FetcherBuilder).
 
 use std::fmt;
 use std::time::Duration;
@@ -8,14 +9,11 @@ use std::time::Duration;
 use reqwest::header::HeaderName;
 use url::Url;
 
-use crate::error::Result;
-use crate::fetcher::{BoxFuture, Context, TokenFetcher};
-use crate::http::HttpTokenFetcher;
-use crate::request::RequestTemplate;
-use crate::response::{BodyFields, token_from_header};
-use crate::secret::Secret;
-use crate::store::StepIdentity;
-use crate::token::TokenData;
+use super::extract::{BodyFields, token_from_header};
+use super::request::{RequestTemplate, TokenRequest};
+use crate::http::HttpSettings;
+use crate::model::{Result, Secret, TokenData};
+use crate::step::{BoxFuture, Context, StepIdentity, TokenFetcher};
 
 /// Where a step reads its token.
 #[derive(Debug, Clone)]
@@ -53,7 +51,7 @@ pub(crate) struct HttpStep {
     pub(crate) name: String,
     pub(crate) depends_on: Vec<String>,
     pub(crate) ttl: Option<Duration>,
-    pub(crate) http: HttpTokenFetcher,
+    pub(crate) http: HttpSettings,
     pub(crate) template: RequestTemplate,
     pub(crate) source: TokenSource,
     /// What the step's request hooks add, as the user declared it.
@@ -70,7 +68,7 @@ impl HttpStep {
         self.send(request, context).await
     }
 
-    async fn send(&self, request: crate::TokenRequest, context: &Context) -> Result<TokenData> {
+    async fn send(&self, request: TokenRequest, context: &Context) -> Result<TokenData> {
         let request = request.into_reqwest(&self.http, context)?;
         let response = self.http.send(request).await?;
         match &self.source {
@@ -195,7 +193,7 @@ macro_rules! http_fetcher {
 
         impl $name {
             /// The HTTP settings.
-            pub fn http(&self) -> &HttpTokenFetcher {
+            pub fn http(&self) -> &HttpSettings {
                 &self.0.http
             }
 

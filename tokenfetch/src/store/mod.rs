@@ -1,6 +1,8 @@
-//! Token stores: where the engine keeps tokens beyond its own memory, so that they
-//! survive a restart ([`FileStore`]) or are shared by a fleet of processes
-//! (`RedisStore`, feature `redis`).
+//! Token stores, above the step: where the engine keeps tokens beyond its own
+//! memory, so that they survive a restart ([`FileStore`]) or are shared by a fleet
+//! of processes (`RedisStore`, feature `redis`), or by engines of one process
+//! ([`MemoryStore`]); the [`TokenStore`] trait they implement, with its leased
+//! fetch lock. Stores know no HTTP, fetcher or engine.
 //!
 //! The engine's in-memory cache always answers first; a store is asked when that
 //! cache has nothing fresh, and told about every token fetched. Entries are keyed
@@ -10,119 +12,24 @@
 //! on), so two configurations never share an entry and no secret appears in clear.
 //! A step whose request cannot be known is never shared.
 
-use std::collections::HashMap;
+mod file;
+mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
+
 use std::fmt;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::error::Result;
-use crate::fetcher::BoxFuture;
-use crate::token::TokenData;
+use crate::model::{Result, TokenData};
+use crate::step::{BoxFuture, StepIdentity};
 
-mod file;
+pub use self::file::FileStore;
+pub use self::memory::MemoryStore;
 #[cfg(feature = "redis")]
-pub(crate) mod redis;
-
-pub use file::FileStore;
-#[cfg(feature = "redis")]
-pub use redis::RedisStore;
-
-/// What makes a step's token what it is, hashed: the input of its [`StoreKey`].
-///
-/// A step adds each part in [`TokenFetcher::identify`](crate::TokenFetcher::identify),
-/// labelled with [`field`](StepIdentity::field) or bare with
-/// [`add`](StepIdentity::add); the engine then adds its base URL and, for each
-/// dependency, its name and its own key, so that a step's key changes whenever
-/// anything upstream of it changes (a Merkle key). Parts may be secret: only their
-/// digest is kept.
-///
-/// The encoding is explicit and versioned, never a `Debug` output: SHA-256 over
-/// the marker `tokenfetch-identity/2`, then every part as its length (8 bytes,
-/// little-endian) followed by its bytes; a labelled part is its label then its
-/// value. The same configuration gives the same key in every process and every
-/// release that keeps the marker; a release that changes the encoding changes the
-/// marker, and so every key.
-///
-/// A step whose request the library cannot know, such as one with a request hook
-/// that did not say what it adds, calls [`not_shareable`](StepIdentity::not_shareable):
-/// its tokens, and those of every step depending on it, are then never shared
-/// through a store.
-pub struct StepIdentity {
-    digest: Sha256,
-    shareable: bool,
-}
-
-/// The marker every identity starts with; see [`StepIdentity`].
-const IDENTITY_VERSION: &[u8] = b"tokenfetch-identity/2";
-
-impl StepIdentity {
-    /// An empty identity.
-    pub fn new() -> Self {
-        let mut identity = StepIdentity {
-            digest: Sha256::new(),
-            shareable: true,
-        };
-        identity.add(IDENTITY_VERSION);
-        identity
-    }
-
-    /// Adds a part. Parts are length-prefixed, so `("ab", "c")` and `("a", "bc")`
-    /// differ.
-    pub fn add(&mut self, part: impl AsRef<[u8]>) -> &mut Self {
-        let part = part.as_ref();
-        self.digest.update((part.len() as u64).to_le_bytes());
-        self.digest.update(part);
-        self
-    }
-
-    /// Adds a labelled part: `label`, then `value`.
-    pub fn field(&mut self, label: &str, value: impl AsRef<[u8]>) -> &mut Self {
-        self.add(label).add(value)
-    }
-
-    /// Says that something shapes this step's request that the identity cannot
-    /// cover: the step's tokens are then kept in the engine's memory only, never
-    /// in a store, and so are those of the steps that depend on it.
-    pub fn not_shareable(&mut self) -> &mut Self {
-        self.shareable = false;
-        self
-    }
-
-    /// Whether the step's tokens may be shared through a store.
-    pub fn is_shareable(&self) -> bool {
-        self.shareable
-    }
-
-    fn hex(self) -> String {
-        use std::fmt::Write;
-        self.digest
-            .finalize()
-            .iter()
-            .take(16)
-            .fold(String::with_capacity(32), |mut text, byte| {
-                let _ = write!(text, "{byte:02x}");
-                text
-            })
-    }
-}
-
-impl Default for StepIdentity {
-    fn default() -> Self {
-        StepIdentity::new()
-    }
-}
-
-impl fmt::Debug for StepIdentity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StepIdentity")
-            .field("shareable", &self.shareable)
-            .finish_non_exhaustive()
-    }
-}
+pub use self::redis::RedisStore;
 
 /// The key of a step's entry in a store: `tokenfetch:v2:<step>:<digest>`, where
 /// the digest is that of the step's [`StepIdentity`]. Holds no secret.
@@ -281,61 +188,6 @@ pub trait TokenStore: Send + Sync + 'static {
     }
 }
 
-/// A store in this process's memory: lets several engines share tokens. An engine
-/// without a store keeps tokens in memory anyway.
-///
-/// ```
-/// use std::sync::Arc;
-/// use tokenfetch::{Engine, MemoryStore};
-///
-/// let shared = Arc::new(MemoryStore::new());
-/// let first = Engine::builder().store(Arc::clone(&shared)).build()?;
-/// let second = Engine::builder().store(shared).build()?;
-/// # let _ = (first, second);
-/// # Ok::<_, tokenfetch::Error>(())
-/// ```
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    entries: Mutex<HashMap<StoreKey, StoredToken>>,
-}
-
-impl MemoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        MemoryStore::default()
-    }
-
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<StoreKey, StoredToken>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl TokenStore for MemoryStore {
-    fn load<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<StoredToken>>> {
-        Box::pin(async move {
-            let mut entries = self.entries();
-            entries.retain(|_, stored| !stored.remaining().is_zero());
-            Ok(entries.get(key).cloned())
-        })
-    }
-
-    fn save<'a>(&'a self, key: &'a StoreKey, token: &'a StoredToken) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            self.entries().insert(key.clone(), token.clone());
-            Ok(())
-        })
-    }
-
-    fn remove<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            self.entries().remove(key);
-            Ok(())
-        })
-    }
-}
-
 impl<S: TokenStore + ?Sized> TokenStore for std::sync::Arc<S> {
     fn load<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<StoredToken>>> {
         (**self).load(key)
@@ -400,27 +252,5 @@ mod tests {
             StoreKey::new("app", identity).as_str(),
             "tokenfetch:v2:app:92f017819d13721d0bab08d38cfe2e7c"
         );
-    }
-
-    #[tokio::test]
-    async fn memory_store_forgets_expired_entries() {
-        let store = MemoryStore::new();
-        let key = key(&["k"]);
-        let now = Utc::now();
-        let expired = StoredToken {
-            token: TokenData::new("t"),
-            fetched_at: now - chrono::Duration::seconds(10),
-            expires_at: now - chrono::Duration::seconds(1),
-        };
-        store.save(&key, &expired).await.unwrap();
-        assert!(store.load(&key).await.unwrap().is_none());
-        let fresh = StoredToken {
-            expires_at: now + chrono::Duration::seconds(60),
-            ..expired
-        };
-        store.save(&key, &fresh).await.unwrap();
-        assert_eq!(store.load(&key).await.unwrap(), Some(fresh));
-        store.remove(&key).await.unwrap();
-        assert!(store.load(&key).await.unwrap().is_none());
     }
 }

@@ -1,0 +1,178 @@
+//! The shared in-flight fetch: a step on the slow path is resolved by joining the
+//! fetch in flight, or by answering from the last failure during its cool-down,
+//! or by starting a load in a task of its own that every caller shares (so a
+//! caller that gives up cancels nothing for the others). The load bounds the
+//! whole work by the load timeout, caches the result, remembers a failure and
+//! falls back to a still-valid token; its dependencies are resolved the same way,
+//! concurrently.
+
+use std::sync::{Arc, Weak};
+
+use futures_util::FutureExt;
+use futures_util::future::try_join_all;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::Inner;
+use super::slot::Slot;
+use crate::model::{Error, ErrorKind, Result, TokenData};
+use crate::step::{BoxFuture, Context};
+
+/// Clears a slot's in-flight fetch when the fetch task ends, however it ends.
+struct InflightGuard<'a>(&'a Slot);
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.state().inflight = None;
+    }
+}
+
+impl Inner {
+    /// Resolves step `index` on the slow path: joins the fetch in flight, or answers
+    /// from the last failure during its cool-down, or starts a fetch.
+    pub(super) fn resolve(
+        inner: &Arc<Inner>,
+        index: usize,
+    ) -> BoxFuture<'static, Result<Arc<TokenData>>> {
+        let inner = Arc::clone(inner);
+        Box::pin(async move {
+            let fetch = {
+                let slot = &inner.steps[index].slot;
+                let now = Instant::now();
+                let mut state = slot.state();
+                if let Some(token) = slot.fresh(now) {
+                    return Ok(token);
+                }
+                match &state.inflight {
+                    Some(fetch) => fetch.clone(),
+                    None => {
+                        if let Some((failed_at, error)) = &state.failure
+                            && now < *failed_at + inner.refresh.failure_cooldown_value()
+                        {
+                            return slot.valid(now).ok_or_else(|| error.clone());
+                        }
+                        let task = tokio::spawn(Inner::load(Arc::clone(&inner), index));
+                        let name = inner.steps[index].name.clone();
+                        let fetch = async move {
+                            task.await.unwrap_or_else(|_| {
+                                Err(Error::new(
+                                    ErrorKind::Internal,
+                                    "the step's fetch panicked or its runtime shut down",
+                                )
+                                .with_step(name))
+                            })
+                        }
+                        .boxed()
+                        .shared();
+                        state.inflight = Some(fetch.clone());
+                        fetch
+                    }
+                }
+            };
+            fetch.await
+        })
+    }
+
+    /// The fetch task of step `index`: obtain a token, cache it, remember a
+    /// failure, fall back to a still-valid token.
+    pub(super) async fn load(self: Arc<Self>, index: usize) -> Result<Arc<TokenData>> {
+        let step = &self.steps[index];
+        let _inflight = InflightGuard(&step.slot);
+        let started = Instant::now();
+        let previous = step.slot.entry().map(|entry| Arc::clone(&entry.token));
+        let span = tracing::info_span!(
+            "tokenfetch.fetch",
+            step = %step.name,
+            cache = if previous.is_some() { "refresh" } else { "miss" },
+            attempt = tracing::field::Empty,
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let load_timeout = self.retry.load_timeout_value();
+        let deadline = started + load_timeout;
+        let result = tokio::time::timeout(
+            load_timeout,
+            self.coordinate(index, previous, deadline)
+                .instrument(span.clone()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            let error = Error::new(
+                ErrorKind::Timeout,
+                format!("loading the token took longer than the load timeout of {load_timeout:?}"),
+            )
+            .with_step(&step.name);
+            step.fetcher.on_fetch_error(&error, &Context::new());
+            Err(error)
+        });
+        let now = Instant::now();
+        span.record("duration_ms", (now - started).as_millis() as u64);
+        let mut state = step.slot.state();
+        match result {
+            Ok(entry) => {
+                let (token, refresh_at) = (Arc::clone(&entry.token), entry.refresh_at);
+                step.slot.store(entry);
+                if self.refresh.background_value() {
+                    self.schedule_background_refresh(index, refresh_at);
+                }
+                state.failure = None;
+                Ok(token)
+            }
+            Err(error) => {
+                state.failure = Some((now, error.clone()));
+                match step.slot.valid(now) {
+                    Some(token) => {
+                        let _enter = span.enter();
+                        tracing::warn!(
+                            step = %step.name,
+                            cache = "stale",
+                            "renewal failed; the cached token stays in use until it expires: {error}"
+                        );
+                        Ok(token)
+                    }
+                    None => Err(error),
+                }
+            }
+        }
+    }
+
+    /// The context of step `index`: its dependencies' tokens, resolved concurrently,
+    /// and the engine's base URL and client.
+    pub(super) async fn context_for(self: &Arc<Self>, index: usize) -> Result<Context> {
+        let dependencies = &self.graph.dependencies[index];
+        let tokens = try_join_all(dependencies.iter().map(|&dependency| {
+            let slot = &self.steps[dependency].slot;
+            match slot.fresh(Instant::now()) {
+                Some(token) => futures_util::future::ready(Ok(token)).boxed(),
+                None => Inner::resolve(self, dependency),
+            }
+        }))
+        .await?;
+        let mut context = Context::new()
+            .with_client(self.client.clone())
+            .resolved_by_engine();
+        if let Some(base_url) = &self.base_url {
+            context = context.with_base_url(base_url.clone());
+        }
+        for (&dependency, token) in dependencies.iter().zip(tokens) {
+            context.insert(self.steps[dependency].name.clone(), token);
+        }
+        Ok(context)
+    }
+
+    /// Renews step `index` at `refresh_at` with no caller waiting, unless the token
+    /// was replaced meanwhile or the engine is gone.
+    fn schedule_background_refresh(self: &Arc<Self>, index: usize, refresh_at: Instant) {
+        let engine: Weak<Inner> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(refresh_at).await;
+            let Some(inner) = engine.upgrade() else {
+                return;
+            };
+            let current = inner.steps[index].slot.entry();
+            if current.is_some_and(|entry| entry.refresh_at == refresh_at) {
+                let _ = Inner::resolve(&inner, index).await;
+            }
+        });
+    }
+}

@@ -1,0 +1,258 @@
+//! The engine, above the fetchers and the stores: [`Engine`] fetches a graph of
+//! steps and caches every token. One file per stage, one verb per stage:
+//!
+//! - `mod.rs`: the public API; a cache hit answers from the step's slot;
+//! - `flight.rs`: **resolve** joins or starts the one shared fetch of a step, and
+//!   **load** runs it within the load timeout and caches its result;
+//! - `coordinate.rs`: **coordinate** takes the token from the store, or fetches it
+//!   under the store's leased lock, one process of a fleet at a time;
+//! - `retry.rs`: **fetch** sends the step's request with retries, refresh and 401
+//!   recovery, and makes the cache entry;
+//! - `slot.rs` (the cache slot), `graph.rs`, `keys.rs` (store keys), `policy.rs`,
+//!   `builder.rs`.
+//!
+//! The engine knows no middleware, blocking facade or pipeline.
+
+mod builder;
+mod coordinate;
+mod flight;
+mod graph;
+mod keys;
+mod policy;
+mod retry;
+mod slot;
+
+use std::any::TypeId;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use url::Url;
+
+use self::graph::Graph;
+use self::slot::Slot;
+use crate::model::{Error, Result, TokenData, did_you_mean};
+use crate::step::{TokenFetcher, TokenStep};
+use crate::store::{StoreKey, TokenStore};
+
+pub use self::builder::EngineBuilder;
+pub use self::policy::{RefreshPolicy, RetryPolicy};
+
+/// Fetches and caches the tokens of a graph of steps.
+///
+/// Cheap to clone: clones share the steps and the cache. See [`EngineBuilder`] for
+/// what can be configured and [`RefreshPolicy`] / [`RetryPolicy`] for the cache
+/// and retry rules.
+///
+/// ```no_run
+/// use tokenfetch::{BodyTokenFetcher, Engine, HeaderTokenFetcher};
+///
+/// # async fn run() -> tokenfetch::Result<()> {
+/// let engine = Engine::builder()
+///     .base_url("https://auth.example.com")
+///     .step(
+///         HeaderTokenFetcher::builder("device_token")
+///             .endpoint("/device/register")
+///             .header("X-Device-ID", "device-123")
+///             .token_header("X-Device-Token")
+///             .build()?,
+///     )
+///     .step(
+///         BodyTokenFetcher::builder("user_token")
+///             .endpoint("/user/auth")
+///             .data("username", "user")
+///             .data("password", "pass")
+///             .depends_on("device_token")
+///             .inject_header("device_token", "X-Device-Token")
+///             .build()?,
+///     )
+///     .build()?;
+///
+/// let user = engine.token_by_name("user_token").await?; // device_token first, then user_token
+/// let again = engine.token_by_name("user_token").await?; // from the cache
+/// assert_eq!(user, again);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Tells this engine's handles from another's.
+    id: usize,
+    steps: Vec<Step>,
+    graph: Graph,
+    base_url: Option<Url>,
+    client: reqwest::Client,
+    refresh: RefreshPolicy,
+    retry: RetryPolicy,
+    store: Option<Box<dyn TokenStore>>,
+    /// How long a store lock lasts unless its holder renews it.
+    lease: Duration,
+}
+
+struct Step {
+    fetcher: Box<dyn TokenFetcher>,
+    type_id: TypeId,
+    name: String,
+    /// The step's key in the store; `None` when it is never shared.
+    key: Option<StoreKey>,
+    slot: Slot,
+}
+
+/// A step of one engine, looked up once: [`Engine::get`] with a handle does no name
+/// lookup at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepHandle {
+    index: usize,
+    engine: usize,
+}
+
+impl Engine {
+    /// Starts a builder.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The token of step type `S`, fetching it and its dependencies if it is not
+    /// cached or is due for renewal.
+    pub async fn token<S: TokenStep>(&self) -> Result<Arc<TokenData>> {
+        let index = self.index_of(TypeId::of::<S>(), S::NAME)?;
+        self.token_at(index).await
+    }
+
+    /// The token of the step named `name`.
+    pub async fn token_by_name(&self, name: &str) -> Result<Arc<TokenData>> {
+        let index = self.index_by_name(name)?;
+        self.token_at(index).await
+    }
+
+    /// The token of the step behind `handle`. A handle made by another engine
+    /// (one not cloned from this one) is a [`Config`](crate::ErrorKind::Config) error.
+    pub async fn get(&self, handle: StepHandle) -> Result<Arc<TokenData>> {
+        if handle.engine != self.inner.id {
+            return Err(Error::config(
+                "this StepHandle was made by another engine; make one with `handle::<S>()` or `handle_by_name(..)` on the engine you call `get` on",
+            ));
+        }
+        self.token_at(handle.index).await
+    }
+
+    /// A handle to step type `S`, for [`get`](Engine::get).
+    pub fn handle<S: TokenStep>(&self) -> Result<StepHandle> {
+        let index = self.index_of(TypeId::of::<S>(), S::NAME)?;
+        Ok(StepHandle {
+            index,
+            engine: self.inner.id,
+        })
+    }
+
+    /// A handle to the step named `name`, for [`get`](Engine::get).
+    pub fn handle_by_name(&self, name: &str) -> Result<StepHandle> {
+        let index = self.index_by_name(name)?;
+        Ok(StepHandle {
+            index,
+            engine: self.inner.id,
+        })
+    }
+
+    /// Drops the cached token of step `name`, so that the next caller fetches a new
+    /// one. Returns whether such a step exists.
+    pub fn invalidate(&self, name: &str) -> bool {
+        match self.inner.graph.index.get(name) {
+            Some(&index) => {
+                self.inner.invalidate(index, None);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops step `name`'s cached token only if it is still `token`: what a caller
+    /// does when an API refused `token`, so that many callers refused at once
+    /// renew it once. Returns whether it was dropped.
+    pub fn invalidate_token(&self, name: &str, token: &Arc<TokenData>) -> bool {
+        let Some(&index) = self.inner.graph.index.get(name) else {
+            return false;
+        };
+        self.inner.invalidate(index, Some(token))
+    }
+
+    /// The key under which step `name`'s token is kept in a
+    /// [`TokenStore`](crate::TokenStore); `None` if there is no such step, or if
+    /// its tokens are never shared (see [`StepIdentity::not_shareable`](crate::StepIdentity::not_shareable)).
+    pub fn store_key(&self, name: &str) -> Option<&StoreKey> {
+        let index = *self.inner.graph.index.get(name)?;
+        self.inner.steps[index].key.as_ref()
+    }
+
+    /// The names of the steps, in registration order.
+    pub fn step_names(&self) -> impl Iterator<Item = &str> {
+        self.inner.steps.iter().map(|step| step.name.as_str())
+    }
+
+    #[inline]
+    async fn token_at(&self, index: usize) -> Result<Arc<TokenData>> {
+        let step = &self.inner.steps[index];
+        if let Some(token) = step.slot.fresh(Instant::now()) {
+            tracing::trace!(step = %step.name, cache = "hit");
+            return Ok(token);
+        }
+        Inner::resolve(&self.inner, index).await
+    }
+
+    /// The step registered as type `type_id`, else the step named `name` (a step
+    /// type whose step was registered in another form, say built at run time).
+    fn index_of(&self, type_id: TypeId, name: &str) -> Result<usize> {
+        match self
+            .inner
+            .steps
+            .iter()
+            .position(|step| step.type_id == type_id)
+        {
+            Some(index) => Ok(index),
+            None => self.index_by_name(name),
+        }
+    }
+
+    fn index_by_name(&self, name: &str) -> Result<usize> {
+        self.inner.graph.index.get(name).copied().ok_or_else(|| {
+            Error::config(format!(
+                "no step named `{name}` is registered with this engine; add it with `Engine::builder().step(..)`{}",
+                did_you_mean(name, self.step_names())
+            ))
+            .with_step(name)
+        })
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("steps", &self.step_names().collect::<Vec<_>>())
+            .field("refresh", &self.inner.refresh)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// Drops step `index`'s cached token (only if it is still `only`, when given),
+    /// and makes its next load skip (and remove) the store's copy if it is the same
+    /// token. Returns whether a token was dropped.
+    fn invalidate(&self, index: usize, only: Option<&Arc<TokenData>>) -> bool {
+        let slot = &self.steps[index].slot;
+        let dropped = match only {
+            Some(token) => slot.clear_if(token).then(|| Arc::clone(token)),
+            None => slot.take(),
+        };
+        if self.store.is_some()
+            && let Some(token) = &dropped
+        {
+            slot.state().invalidated = Some(Arc::clone(token));
+        }
+        dropped.is_some()
+    }
+}
