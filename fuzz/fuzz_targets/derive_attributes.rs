@@ -18,6 +18,8 @@ mod fallback;
 mod symbol;
 #[path = "../../tokenfetch-derive/src/valid.rs"]
 mod valid;
+#[path = "../../tokenfetch-derive/src/value.rs"]
+mod value;
 
 use libfuzzer_sys::fuzz_target;
 

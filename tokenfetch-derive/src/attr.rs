@@ -13,6 +13,7 @@ use syn::{Attribute, LitBool, LitStr, Meta, Path, Token, Type};
 
 use crate::ctxt::Ctxt;
 use crate::symbol::*;
+use crate::value;
 
 /// An attribute that may appear once: where it first appeared, and its value when
 /// it parsed.
@@ -852,30 +853,17 @@ fn check_step_name(cx: &Ctxt, lit: &LitStr) {
 }
 
 fn check_url(cx: &Ctxt, lit: &LitStr, key: Symbol) {
-    let value = lit.value();
-    let valid = ["http://", "https://"]
-        .iter()
-        .any(|scheme| value.len() > scheme.len() && value.starts_with(scheme))
-        && !value.chars().any(char::is_whitespace);
-    if !valid {
+    if let Err(reason) = value::check_url(&lit.value()) {
         cx.error_spanned_by(
             lit,
-            format!("invalid URL in `{key}`: expected `http://...` or `https://...`"),
+            format!("invalid URL in `{key}`: {reason}; expected `http://...` or `https://...`"),
         );
     }
 }
 
-/// Whether `name` is a valid HTTP header name (an RFC 9110 token).
-pub fn is_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 fn check_header_name(cx: &Ctxt, lit: &LitStr, attr: Symbol) {
     let name = lit.value();
-    if !is_header_name(&name) {
+    if !value::is_header_name(&name) {
         cx.error_spanned_by(
             lit,
             format!("invalid header name `{name}` in `#[{attr}]`: use letters, digits and `-`, such as \"X-Device-Token\""),
@@ -883,59 +871,8 @@ fn check_header_name(cx: &Ctxt, lit: &LitStr, attr: Symbol) {
     }
 }
 
-/// Parses a duration literal such as `"30s"`, `"15m"`, `"1h30m"`, `"30d"` or
-/// `"500ms"`: numbers with units from largest to smallest, each unit once.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    const UNITS: [(&str, u128); 5] = [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    if text.is_empty() {
-        return Err("it is empty".to_owned());
-    }
-    let mut rest = text;
-    let mut millis: u128 = 0;
-    let mut last_unit = None;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(format!("expected a number at `{rest}`"));
-        }
-        let number: u128 = rest[..digits]
-            .parse()
-            .map_err(|_| "the number is too large".to_owned())?;
-        rest = &rest[digits..];
-        let letters = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = &rest[..letters];
-        rest = &rest[letters..];
-        let Some(index) = UNITS.iter().position(|(name, _)| *name == unit) else {
-            return Err(if unit.is_empty() {
-                format!("`{number}` has no unit")
-            } else {
-                format!("unknown unit `{unit}`")
-            });
-        };
-        if last_unit.is_some_and(|last| index <= last) {
-            return Err("units must go from largest to smallest, each once".to_owned());
-        }
-        last_unit = Some(index);
-        millis = number
-            .checked_mul(UNITS[index].1)
-            .and_then(|value| millis.checked_add(value))
-            .filter(|value| *value <= u128::from(u64::MAX))
-            .ok_or_else(|| "the duration is too large".to_owned())?;
-    }
-    if millis == 0 {
-        return Err("it must be longer than zero".to_owned());
-    }
-    Ok(Duration::from_millis(millis as u64))
-}
-
 fn duration(cx: &Ctxt, lit: &LitStr, key: Symbol) -> Option<Duration> {
-    match parse_duration(&lit.value()) {
+    match value::parse_duration(&lit.value()) {
         Ok(duration) => Some(duration),
         Err(reason) => {
             cx.error_spanned_by(
@@ -947,37 +884,5 @@ fn duration(cx: &Ctxt, lit: &LitStr, key: Symbol) -> Option<Duration> {
             );
             None
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86400)));
-        assert_eq!(parse_duration("1s500ms"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("30").is_err());
-        assert!(parse_duration("30x").is_err());
-        assert!(parse_duration("1m1h").is_err());
-        assert!(parse_duration("1h1h").is_err());
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("1 h").is_err());
-        assert!(parse_duration("99999999999999999999999d").is_err());
-    }
-
-    #[test]
-    fn header_names() {
-        assert!(is_header_name("X-Device-Token"));
-        assert!(is_header_name("authorization"));
-        assert!(!is_header_name(""));
-        assert!(!is_header_name("X Device"));
-        assert!(!is_header_name("X-Dévice"));
-        assert!(!is_header_name("X:Y"));
     }
 }

@@ -16,6 +16,7 @@ mod fallback;
 mod pipeline;
 mod symbol;
 mod valid;
+mod value;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
