@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant as StdInstant};
 
+use futures_util::FutureExt;
 use serde_json::json;
 use tokenfetch::{
     BodyTokenFetcher, Engine, EngineBuilder, ErrorKind, GraphError, HeaderTokenFetcher,
@@ -102,10 +103,15 @@ async fn join_all<T>(callers: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     results.into_iter().map(|result| result.unwrap()).collect()
 }
 
-/// Moves tokio's clock forward by `duration`, then lets it run on in real time.
+/// Moves tokio's clock forward by `duration`, lets the timers that came due run
+/// (as they do when time passes for real: the cache marks a token due from a
+/// timer), then lets the clock run on in real time.
 async fn travel(duration: Duration) {
     tokio::time::pause();
     tokio::time::advance(duration).await;
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+    }
     tokio::time::resume();
 }
 
@@ -767,4 +773,46 @@ async fn graph_errors_name_their_steps() {
         .await
         .unwrap_err();
     assert!(unknown.to_string().contains("no step named `zzz`"));
+}
+
+/// Never an expired token, even when the timer that marks a token due cannot run:
+/// the runtime's only thread is blocked (starved), or its clock is paused, while
+/// the token's two seconds of life pass.
+#[test]
+fn an_expired_token_is_never_served_when_the_timer_cannot_run() {
+    for paused in [false, true] {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(false)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let server = MockServer::start().await;
+            let tokens = Tokens::new("t").expires_in(2);
+            mount(&server, "/t", &tokens).await;
+            let engine = engine(&server).step(step("t", &[])).build().unwrap();
+            let first = engine.token_by_name("t").await.unwrap();
+            assert_eq!(first.access_token().expose(), "t-1");
+            if paused {
+                tokio::time::pause();
+            }
+            // Neither the timer nor anything else runs on this thread meanwhile.
+            std::thread::sleep(Duration::from_millis(2_100));
+            let pending = engine.token_by_name("t");
+            let served = engine.token_by_name("t").now_or_never();
+            assert!(
+                !matches!(served, Some(Ok(ref token)) if token.access_token().expose() == "t-1"),
+                "the expired token was served (paused clock: {paused})"
+            );
+            if paused {
+                tokio::time::resume();
+            }
+            let token = pending.await.unwrap();
+            assert_eq!(
+                token.access_token().expose(),
+                "t-2",
+                "paused clock: {paused}"
+            );
+        });
+    }
 }

@@ -61,7 +61,7 @@ pub use integrations::AuthMiddleware;
 #[cfg(feature = "blocking")]
 pub use integrations::blocking;
 
-pub use engine::{Engine, EngineBuilder, RefreshPolicy, RetryPolicy, StepHandle};
+pub use engine::{Engine, EngineBuilder, RefreshPolicy, RetryPolicy, StepHandle, TokenFuture};
 pub use fetchers::{
     BodySource, BodyTokenFetcher, ContentType, FetcherBuilder, HeaderSource, HeaderTokenFetcher,
     Injection, TokenPart, TokenRequest,

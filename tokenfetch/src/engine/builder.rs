@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use rustc_hash::FxHashMap;
+
 use super::graph::Graph;
 use super::keys::store_keys;
 use super::policy::{RefreshPolicy, RetryPolicy};
@@ -127,15 +129,18 @@ impl EngineBuilder {
         };
         let fetchers: Vec<&dyn TokenFetcher> = self.steps.iter().map(|(f, _)| &**f).collect();
         let keys = store_keys(&fetchers, &graph, base_url.as_ref());
+        let mut by_type = FxHashMap::default();
+        for (index, (_, type_id)) in self.steps.iter().enumerate() {
+            by_type.entry(*type_id).or_insert(index);
+        }
         let steps = self
             .steps
             .into_iter()
             .zip(keys)
-            .map(|((fetcher, type_id), key)| Step {
+            .map(|((fetcher, _), key)| Step {
                 name: fetcher.name().to_owned(),
                 key,
                 fetcher,
-                type_id,
                 slot: Slot::default(),
             })
             .collect();
@@ -143,6 +148,7 @@ impl EngineBuilder {
             inner: Arc::new(Inner {
                 id: ENGINES.fetch_add(1, Ordering::Relaxed),
                 steps,
+                by_type,
                 graph,
                 base_url,
                 client,

@@ -157,11 +157,11 @@ impl Inner {
                 }
                 let now = Instant::now();
                 tracing::debug!(step = %step.name, cache = "store", "token taken from the store");
-                Stored::Usable(Entry {
-                    token: Arc::new(stored.token),
-                    refresh_at: now + (refresh_after - age),
-                    expires_at: now + remaining,
-                })
+                Stored::Usable(Entry::new(
+                    Arc::new(stored.token),
+                    now + (refresh_after - age),
+                    now + remaining,
+                ))
             }
             Ok(None) => Stored::Nothing,
             Err(error) => {

@@ -6,7 +6,7 @@
 //! falls back to a still-valid token; its dependencies are resolved the same way,
 //! concurrently.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 use futures_util::future::try_join_all;
@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Inner;
-use super::slot::Slot;
+use super::slot::{Entry, Slot};
 use crate::model::{Error, ErrorKind, Result, TokenData};
 use crate::step::{BoxFuture, Context};
 
@@ -40,7 +40,7 @@ impl Inner {
                 let slot = &inner.steps[index].slot;
                 let now = Instant::now();
                 let mut state = slot.state();
-                if let Some(token) = slot.fresh(now) {
+                if let Some(token) = slot.fresh_at(now) {
                     return Ok(token);
                 }
                 match &state.inflight {
@@ -110,11 +110,9 @@ impl Inner {
         let mut state = step.slot.state();
         match result {
             Ok(entry) => {
-                let (token, refresh_at) = (Arc::clone(&entry.token), entry.refresh_at);
-                step.slot.store(entry);
-                if self.refresh.background_value() {
-                    self.schedule_background_refresh(index, refresh_at);
-                }
+                let token = Arc::clone(&entry.token);
+                let entry = step.slot.store(entry);
+                self.arm(index, &entry);
                 state.failure = None;
                 Ok(token)
             }
@@ -142,7 +140,7 @@ impl Inner {
         let dependencies = &self.graph.dependencies[index];
         let tokens = try_join_all(dependencies.iter().map(|&dependency| {
             let slot = &self.steps[dependency].slot;
-            match slot.fresh(Instant::now()) {
+            match slot.fresh() {
                 Some(token) => futures_util::future::ready(Ok(token)).boxed(),
                 None => Inner::resolve(self, dependency),
             }
@@ -160,17 +158,27 @@ impl Inner {
         Ok(context)
     }
 
-    /// Renews step `index` at `refresh_at` with no caller waiting, unless the token
-    /// was replaced meanwhile or the engine is gone.
-    fn schedule_background_refresh(self: &Arc<Self>, index: usize, refresh_at: Instant) {
-        let engine: Weak<Inner> = Arc::downgrade(self);
+    /// The entry's one timer: at its refresh instant it marks the entry due (the
+    /// hit path then leaves the step to the slow path) and, with background
+    /// refresh on, renews it with no caller waiting; unless the entry was
+    /// replaced meanwhile or the engine is gone.
+    fn arm(self: &Arc<Self>, index: usize, entry: &Arc<Entry>) {
+        let (engine, entry) = (Arc::downgrade(self), Arc::downgrade(entry));
+        let Some(refresh_at) = entry.upgrade().map(|entry| entry.refresh_at) else {
+            return;
+        };
+        let background = self.refresh.background_value();
         tokio::spawn(async move {
             tokio::time::sleep_until(refresh_at).await;
-            let Some(inner) = engine.upgrade() else {
+            let Some(entry) = entry.upgrade() else {
+                return;
+            };
+            entry.mark_due();
+            let Some(inner) = engine.upgrade().filter(|_| background) else {
                 return;
             };
             let current = inner.steps[index].slot.entry();
-            if current.is_some_and(|entry| entry.refresh_at == refresh_at) {
+            if current.is_some_and(|current| Arc::ptr_eq(&current, &entry)) {
                 let _ = Inner::resolve(&inner, index).await;
             }
         });

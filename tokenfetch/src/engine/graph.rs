@@ -2,7 +2,7 @@
 //! registered, no step depending on itself, no cycle) and turns names into indices
 //! so that resolving a step never looks a name up again.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::model::GraphError;
 
@@ -10,13 +10,13 @@ use crate::model::GraphError;
 #[derive(Debug)]
 pub(crate) struct Graph {
     pub(crate) dependencies: Vec<Vec<usize>>,
-    pub(crate) index: HashMap<String, usize>,
+    pub(crate) index: FxHashMap<String, usize>,
 }
 
 impl Graph {
     /// Checks steps given as `(name, dependency names)`, in registration order.
     pub(crate) fn new(steps: &[(&str, Vec<&str>)]) -> Result<Graph, GraphError> {
-        let mut index = HashMap::with_capacity(steps.len());
+        let mut index = FxHashMap::with_capacity_and_hasher(steps.len(), Default::default());
         for (position, (name, _)) in steps.iter().enumerate() {
             if index.insert((*name).to_owned(), position).is_some() {
                 return Err(GraphError::DuplicateStep {

@@ -27,13 +27,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use futures_util::future::{Either, Ready, ready};
+use rustc_hash::FxHashMap;
 use url::Url;
 
 use self::graph::Graph;
 use self::slot::Slot;
 use crate::model::{Error, Result, TokenData, did_you_mean};
-use crate::step::{TokenFetcher, TokenStep};
+use crate::step::{BoxFuture, TokenFetcher, TokenStep};
 use crate::store::{StoreKey, TokenStore};
 
 pub use self::builder::EngineBuilder;
@@ -83,6 +84,8 @@ struct Inner {
     /// Tells this engine's handles from another's.
     id: usize,
     steps: Vec<Step>,
+    /// The index of each step by its type, for `token::<S>()`.
+    by_type: FxHashMap<TypeId, usize>,
     graph: Graph,
     base_url: Option<Url>,
     client: reqwest::Client,
@@ -95,12 +98,16 @@ struct Inner {
 
 struct Step {
     fetcher: Box<dyn TokenFetcher>,
-    type_id: TypeId,
     name: String,
     /// The step's key in the store; `None` when it is never shared.
     key: Option<StoreKey>,
     slot: Slot,
 }
+
+/// What [`Engine::token`], [`Engine::token_by_name`] and [`Engine::get`] return:
+/// ready at once with a cached token, else the shared fetch. It borrows nothing.
+pub type TokenFuture =
+    Either<Ready<Result<Arc<TokenData>>>, BoxFuture<'static, Result<Arc<TokenData>>>>;
 
 /// A step of one engine, looked up once: [`Engine::get`] with a handle does no name
 /// lookup at all.
@@ -118,26 +125,33 @@ impl Engine {
 
     /// The token of step type `S`, fetching it and its dependencies if it is not
     /// cached or is due for renewal.
-    pub async fn token<S: TokenStep>(&self) -> Result<Arc<TokenData>> {
-        let index = self.index_of(TypeId::of::<S>(), S::NAME)?;
-        self.token_at(index).await
+    ///
+    /// A cached token is found before any future is built: the future returned
+    /// is then ready, and allocates nothing. It does not borrow the engine.
+    pub fn token<S: TokenStep>(&self) -> TokenFuture {
+        match self.index_of(TypeId::of::<S>(), S::NAME) {
+            Ok(index) => self.token_at(index),
+            Err(error) => Either::Left(ready(Err(error))),
+        }
     }
 
     /// The token of the step named `name`.
-    pub async fn token_by_name(&self, name: &str) -> Result<Arc<TokenData>> {
-        let index = self.index_by_name(name)?;
-        self.token_at(index).await
+    pub fn token_by_name(&self, name: &str) -> TokenFuture {
+        match self.index_by_name(name) {
+            Ok(index) => self.token_at(index),
+            Err(error) => Either::Left(ready(Err(error))),
+        }
     }
 
     /// The token of the step behind `handle`. A handle made by another engine
     /// (one not cloned from this one) is a [`Config`](crate::ErrorKind::Config) error.
-    pub async fn get(&self, handle: StepHandle) -> Result<Arc<TokenData>> {
+    pub fn get(&self, handle: StepHandle) -> TokenFuture {
         if handle.engine != self.inner.id {
-            return Err(Error::config(
+            return Either::Left(ready(Err(Error::config(
                 "this StepHandle was made by another engine; make one with `handle::<S>()` or `handle_by_name(..)` on the engine you call `get` on",
-            ));
+            ))));
         }
-        self.token_at(handle.index).await
+        self.token_at(handle.index)
     }
 
     /// A handle to step type `S`, for [`get`](Engine::get).
@@ -193,26 +207,22 @@ impl Engine {
         self.inner.steps.iter().map(|step| step.name.as_str())
     }
 
+    /// The hit path: the cached token, found before any future is built; else
+    /// the slow path.
     #[inline]
-    async fn token_at(&self, index: usize) -> Result<Arc<TokenData>> {
-        let step = &self.inner.steps[index];
-        if let Some(token) = step.slot.fresh(Instant::now()) {
-            tracing::trace!(step = %step.name, cache = "hit");
-            return Ok(token);
+    fn token_at(&self, index: usize) -> TokenFuture {
+        match self.inner.steps[index].slot.fresh() {
+            Some(token) => Either::Left(ready(Ok(token))),
+            None => Either::Right(Inner::resolve(&self.inner, index)),
         }
-        Inner::resolve(&self.inner, index).await
     }
 
     /// The step registered as type `type_id`, else the step named `name` (a step
     /// type whose step was registered in another form, say built at run time).
+    #[inline]
     fn index_of(&self, type_id: TypeId, name: &str) -> Result<usize> {
-        match self
-            .inner
-            .steps
-            .iter()
-            .position(|step| step.type_id == type_id)
-        {
-            Some(index) => Ok(index),
+        match self.inner.by_type.get(&type_id) {
+            Some(&index) => Ok(index),
             None => self.index_by_name(name),
         }
     }

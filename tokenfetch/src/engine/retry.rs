@@ -121,11 +121,11 @@ impl Inner {
         let refresh_after = self
             .refresh
             .refresh_after(lifetime, self.refresh.draw_jitter());
-        Ok(Entry {
-            token: Arc::new(token),
-            refresh_at: now + refresh_after,
-            expires_at: now + lifetime,
-        })
+        Ok(Entry::new(
+            Arc::new(token),
+            now + refresh_after,
+            now + lifetime,
+        ))
     }
 }
 

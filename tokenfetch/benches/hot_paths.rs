@@ -1,0 +1,405 @@
+//! The two paths every user pays for, each measured beside its baseline in the
+//! same run, in interleaved rounds (A B, then B A, ...), awaited as a user awaits
+//! them, on the same kind of runtime (current-thread) for both sides:
+//!
+//! - cache hit: `engine.token::<S>()`, `engine.get(handle)` and
+//!   `engine.token_by_name(..)` on a warm step, against a
+//!   `std::sync::RwLock<Option<(Arc<T>, Instant)>>` read with an `Instant::now()`
+//!   comparison and an `Arc` clone; on 1 and on 2 threads at once;
+//! - uncached fetch: one token request to a loopback server, through a bare
+//!   `BodyTokenFetcher`, through an engine (builder step, and derived step), against
+//!   a hand-written reqwest request with the same client settings (no redirects,
+//!   30 s timeout), the same form body and the same server, parsing the same token
+//!   field; and a derived step against the same step built by hand.
+//!
+//! Each line prints the median time per operation of both sides, and the median
+//! of the per-round ratios with their range. Run with
+//! `cargo bench -p tokenfetch --bench hot_paths`; `ROUNDS=31 cargo bench ..` for
+//! more rounds.
+
+use std::hint::black_box;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use tokenfetch::{BodyTokenFetcher, Context, Engine, Secret, TokenData, TokenFetcher, TokenStep};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn main() {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(15);
+    println!(
+        "tokenfetch hot paths: {rounds} interleaved rounds per line; medians per operation; \
+         ratio = tokenfetch / baseline, median [range] over the rounds\n"
+    );
+    hits(rounds);
+    println!();
+    fetches(rounds);
+}
+
+// ---------------------------------------------------------------- measurement
+
+/// Runs `a` and `b` in `rounds` interleaved rounds of `ops` operations each, and
+/// prints their medians per operation and the median and range of the paired
+/// ratios.
+fn paired(
+    label: &str,
+    rounds: usize,
+    ops: u64,
+    mut a: impl FnMut(u64) -> Duration,
+    mut b: impl FnMut(u64) -> Duration,
+) {
+    // A warm-up round each, not counted.
+    a(ops / 4 + 1);
+    b(ops / 4 + 1);
+    let mut times_a = Vec::with_capacity(rounds);
+    let mut times_b = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let (ta, tb) = if round % 2 == 0 {
+            let ta = a(ops);
+            (ta, b(ops))
+        } else {
+            let tb = b(ops);
+            (a(ops), tb)
+        };
+        times_a.push(ta.as_nanos() as f64 / ops as f64);
+        times_b.push(tb.as_nanos() as f64 / ops as f64);
+    }
+    let mut ratios: Vec<f64> = times_a.iter().zip(&times_b).map(|(a, b)| a / b).collect();
+    let (median_a, median_b) = (median(&mut times_a), median(&mut times_b));
+    let ratio = median(&mut ratios);
+    let (low, high) = (ratios[0], ratios[ratios.len() - 1]);
+    println!(
+        "{label:<58} {:>10} {:>10}   {ratio:.3}x [{low:.3}-{high:.3}]",
+        show(median_a),
+        show(median_b)
+    );
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    values[values.len() / 2]
+}
+
+fn show(nanos: f64) -> String {
+    if nanos < 10_000.0 {
+        format!("{nanos:.1} ns")
+    } else {
+        format!("{:.1} us", nanos / 1000.0)
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs `ops` awaits of `op` on each of `threads` threads at once, each on its
+/// own current-thread runtime; returns the longest thread's time, so that
+/// `time / ops` is the time per operation with that many threads at work.
+fn on_threads<F, Fut>(threads: usize, ops: u64, op: F) -> Duration
+where
+    F: Fn() -> Fut + Send + Clone + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let barrier = Arc::new(std::sync::Barrier::new(threads));
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (op, barrier) = (op.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                let runtime = runtime();
+                barrier.wait();
+                runtime.block_on(async {
+                    let started = Instant::now();
+                    for _ in 0..ops {
+                        op().await;
+                    }
+                    started.elapsed()
+                })
+            })
+        })
+        .collect();
+    workers
+        .into_iter()
+        .map(|worker| worker.join().unwrap())
+        .max()
+        .unwrap()
+}
+
+// ---------------------------------------------------------------- the server
+
+/// A loopback HTTP/1.1 server answering every request with the same token, on a
+/// thread of its own: small, so that what differs is the client's work.
+fn token_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        runtime().block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                tokio::spawn(serve(stream));
+            }
+        });
+    });
+    format!("http://{address}")
+}
+
+/// Answers each request of a keep-alive connection: its head, then
+/// `content-length` bytes of body.
+async fn serve(mut stream: tokio::net::TcpStream) {
+    let body = br#"{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}"#;
+    let mut response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(body);
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut filled = 0;
+    loop {
+        let Ok(read) = stream.read(&mut buffer[filled..]).await else {
+            return;
+        };
+        if read == 0 {
+            return;
+        }
+        filled += read;
+        while let Some(end) = buffer[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .map_or(0, |value| value.trim().parse().unwrap_or(0));
+            let total = end + 4 + length;
+            if filled < total {
+                break;
+            }
+            buffer.copy_within(total..filled, 0);
+            filled -= total;
+            if stream.write_all(&response).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- steps
+
+/// The step declared with the derive.
+#[derive(TokenStep)]
+#[endpoint("/token")]
+#[token_field("access_token")]
+struct DerivedToken {
+    client_id: String,
+    client_secret: Secret,
+}
+
+fn derived() -> DerivedToken {
+    DerivedToken {
+        client_id: "app".into(),
+        client_secret: "s3cret".into(),
+    }
+}
+
+/// The same step, built by hand.
+fn hand_built(name: &str) -> BodyTokenFetcher {
+    BodyTokenFetcher::builder(name)
+        .endpoint("/token")
+        .token_field("access_token")
+        .data("client_id", "app")
+        .data("client_secret", "s3cret")
+        .build()
+        .unwrap()
+}
+
+fn engine_with<F: TokenFetcher>(base: &str, step: F) -> Engine {
+    Engine::builder().base_url(base).step(step).build().unwrap()
+}
+
+// ---------------------------------------------------------------- cache hits
+
+type Baseline = RwLock<Option<(Arc<TokenData>, Instant)>>;
+
+/// The baseline hit: a locked read, a clock comparison, an `Arc` clone.
+#[inline(never)]
+fn baseline_hit(cell: &Baseline) -> Option<Arc<TokenData>> {
+    let guard = cell.read().unwrap();
+    let (token, expires) = guard.as_ref()?;
+    (Instant::now() < *expires).then(|| Arc::clone(token))
+}
+
+fn hits(rounds: usize) {
+    println!(
+        "{:<58} {:>10} {:>10}   ratio",
+        "cache hit", "tokenfetch", "baseline"
+    );
+    let base = token_server();
+    let engine = engine_with(&base, derived());
+    runtime().block_on(engine.token::<DerivedToken>()).unwrap();
+    let handle = engine.handle::<DerivedToken>().unwrap();
+    let baseline: Arc<Baseline> = Arc::new(RwLock::new(Some((
+        Arc::new(TokenData::new("tok")),
+        Instant::now() + Duration::from_secs(3600),
+    ))));
+    let ops = 1_000_000;
+    for threads in [1, 2] {
+        let base_op = {
+            let cell = Arc::clone(&baseline);
+            move || {
+                let cell = Arc::clone(&cell);
+                async move {
+                    black_box(baseline_hit(&cell));
+                }
+            }
+        };
+        let typed = {
+            let engine = engine.clone();
+            move || {
+                let engine = engine.clone();
+                async move {
+                    black_box(engine.token::<DerivedToken>().await.unwrap());
+                }
+            }
+        };
+        let by_handle = {
+            let engine = engine.clone();
+            move || {
+                let engine = engine.clone();
+                async move {
+                    black_box(engine.get(handle).await.unwrap());
+                }
+            }
+        };
+        let by_name = {
+            let engine = engine.clone();
+            move || {
+                let engine = engine.clone();
+                async move {
+                    black_box(engine.token_by_name(DerivedToken::NAME).await.unwrap());
+                }
+            }
+        };
+        let label = |what: &str| format!("{what}, {threads} thread(s)");
+        paired(
+            &label("engine.token::<S>()"),
+            rounds,
+            ops,
+            |n| on_threads(threads, n, typed.clone()),
+            |n| on_threads(threads, n, base_op.clone()),
+        );
+        paired(
+            &label("engine.get(handle)"),
+            rounds,
+            ops,
+            |n| on_threads(threads, n, by_handle.clone()),
+            |n| on_threads(threads, n, base_op.clone()),
+        );
+        paired(
+            &label("engine.token_by_name(..)"),
+            rounds,
+            ops,
+            |n| on_threads(threads, n, by_name.clone()),
+            |n| on_threads(threads, n, base_op.clone()),
+        );
+    }
+}
+
+// ---------------------------------------------------------------- fetches
+
+/// The hand-written request the fetches are measured against: the same client
+/// settings, body, server and token field.
+async fn raw_fetch(client: &reqwest::Client, url: &str) -> String {
+    let response = client
+        .post(url)
+        .form(&[("client_id", "app"), ("client_secret", "s3cret")])
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let body = response.bytes().await.unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    value["access_token"].as_str().unwrap().to_owned()
+}
+
+fn fetches(rounds: usize) {
+    println!(
+        "{:<58} {:>10} {:>10}   ratio",
+        "uncached fetch", "tokenfetch", "baseline"
+    );
+    let base = token_server();
+    let url = format!("{base}/token");
+    let runtime = runtime();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let context = Context::new()
+        .with_base_url(base.parse().unwrap())
+        .with_client(client.clone());
+    let bare = hand_built("bare");
+    let built = engine_with(&base, hand_built("app"));
+    let derived = engine_with(&base, derived());
+    let ops = 2_000;
+    let raw = |n: u64| {
+        runtime.block_on(async {
+            let started = Instant::now();
+            for _ in 0..n {
+                black_box(raw_fetch(&client, &url).await);
+            }
+            started.elapsed()
+        })
+    };
+    let bare_fetch = |n: u64| {
+        runtime.block_on(async {
+            let started = Instant::now();
+            for _ in 0..n {
+                black_box(bare.fetch(&context).await.unwrap());
+            }
+            started.elapsed()
+        })
+    };
+    let engine_fetch = |engine: &Engine, name: &str, n: u64| {
+        runtime.block_on(async {
+            let started = Instant::now();
+            for _ in 0..n {
+                engine.invalidate(name);
+                black_box(engine.token_by_name(name).await.unwrap());
+            }
+            started.elapsed()
+        })
+    };
+    paired(
+        "BodyTokenFetcher::fetch vs raw reqwest",
+        rounds,
+        ops,
+        bare_fetch,
+        raw,
+    );
+    paired(
+        "engine, builder step (invalidated each time) vs raw",
+        rounds,
+        ops,
+        |n| engine_fetch(&built, "app", n),
+        raw,
+    );
+    paired(
+        "engine, derived step (invalidated each time) vs raw",
+        rounds,
+        ops,
+        |n| engine_fetch(&derived, DerivedToken::NAME, n),
+        raw,
+    );
+    paired(
+        "derived step vs the same step built by hand (engines)",
+        rounds,
+        ops,
+        |n| engine_fetch(&derived, DerivedToken::NAME, n),
+        |n| engine_fetch(&built, "app", n),
+    );
+}
