@@ -994,3 +994,45 @@ async fn a_skip_field_read_by_the_hook_keeps_store_entries_apart() -> Result<()>
     assert_eq!(common::requests_to(&server, "/tenant/token").await, 3);
     Ok(())
 }
+
+/// Counts how often it is written into a request: once per build of the step's
+/// fetcher.
+struct CountedId(Arc<std::sync::atomic::AtomicUsize>);
+
+impl std::fmt::Display for CountedId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        f.write_str("counted")
+    }
+}
+
+#[derive(TokenStep)]
+#[endpoint("/counted")]
+#[token_field("access_token")]
+struct CountedToken {
+    client_id: CountedId,
+}
+
+#[tokio::test]
+async fn an_engine_builds_a_derived_steps_fetcher_once() -> Result<()> {
+    let server = MockServer::start().await;
+    Mock::given(path("/counted"))
+        .and(body_string("client_id=counted"))
+        .respond_with(common::Issuer::new("tok"))
+        .mount(&server)
+        .await;
+    let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let engine = tokenfetch::Engine::builder()
+        .base_url(server.uri())
+        .step(CountedToken {
+            client_id: CountedId(Arc::clone(&builds)),
+        })
+        .build()?;
+    for _ in 0..3 {
+        engine.invalidate(CountedToken::NAME);
+        engine.token::<CountedToken>().await?;
+    }
+    assert_eq!(common::requests_to(&server, "/counted").await, 3);
+    assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 1);
+    Ok(())
+}

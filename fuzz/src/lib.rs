@@ -68,3 +68,17 @@ pub fn content_type_and_body(data: &[u8]) -> (&'static [u8], &[u8]) {
 pub fn is_printable(text: &str) -> bool {
     !text.chars().any(char::is_control)
 }
+
+/// Whether `token`'s `Debug` is the same whatever its secrets are: the precise
+/// form of "no secret in the `Debug`", since any other text in it (the token
+/// type, the names of extra fields) may contain anything.
+pub fn debug_hides_secrets(token: &tokenfetch::TokenData) -> bool {
+    let mut value = serde_json::to_value(token).expect("a token serializes");
+    for field in ["access_token", "refresh_token"] {
+        if let Some(secret) = value.get_mut(field) {
+            *secret = serde_json::Value::String("x-other-secret-x".to_owned());
+        }
+    }
+    let other: tokenfetch::TokenData = serde_json::from_value(value).expect("and back");
+    format!("{token:?}") == format!("{other:?}")
+}

@@ -1,9 +1,10 @@
 //! Code generation for a valid input: `impl TokenStep` and `impl TokenFetcher`.
 //!
-//! The generated `fetch` builds the [`BodyTokenFetcher`] or [`HeaderTokenFetcher`]
+//! The generated `prepare` builds the [`BodyTokenFetcher`] or [`HeaderTokenFetcher`]
 //! a user would build with the fluent builder, from the struct's attributes and
-//! its field values, and calls its `fetch`: a derived step and the same step built
-//! by hand send the same request.
+//! its field values: an engine builds it once and fetches through it, so a derived
+//! step and the same step built by hand send the same request at the same cost.
+//! Used on its own, the step builds it on each `fetch`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -130,6 +131,17 @@ fn expand(input: &Input) -> TokenStream {
                             identity.add(#name);
                         }
                     }
+                }
+
+                fn prepare(
+                    &self,
+                ) -> ::core::option::Option<
+                    #private::Result<::std::boxed::Box<dyn #private::TokenFetcher>>,
+                > {
+                    ::core::option::Option::Some(
+                        __TokenStepFetcher::__fetcher(self)
+                            .map(|fetcher| ::std::boxed::Box::new(fetcher) as ::std::boxed::Box<dyn #private::TokenFetcher>),
+                    )
                 }
 
                 fn repeatable(&self) -> bool {

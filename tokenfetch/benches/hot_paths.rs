@@ -33,9 +33,15 @@ fn main() {
         "tokenfetch hot paths: {rounds} interleaved rounds per line; medians per operation; \
          ratio = tokenfetch / baseline, median [range] over the rounds\n"
     );
-    hits(rounds);
-    println!();
-    fetches(rounds);
+    // `ONLY=hit` or `ONLY=fetch` runs one half.
+    let only = std::env::var("ONLY").unwrap_or_default();
+    if only != "fetch" {
+        hits(rounds);
+        println!();
+    }
+    if only != "hit" {
+        fetches(rounds);
+    }
 }
 
 // ---------------------------------------------------------------- measurement

@@ -95,7 +95,13 @@ impl EngineBuilder {
     /// against it ([`TokenFetcher::validate`]), and builds the engine. A graph
     /// error is a [`Config`](crate::ErrorKind::Config) error whose
     /// [`graph_error`](Error::graph_error) says which.
-    pub fn build(self) -> Result<Engine> {
+    pub fn build(mut self) -> Result<Engine> {
+        for (step, _) in &mut self.steps {
+            if let Some(prepared) = step.prepare() {
+                let name = step.name().to_owned();
+                *step = prepared.map_err(|error| error.with_step(&name))?;
+            }
+        }
         let shape: Vec<(&str, Vec<&str>)> = self
             .steps
             .iter()
@@ -156,6 +162,7 @@ impl EngineBuilder {
                 retry: self.retry,
                 store: self.store,
                 lease,
+                timer: Arc::default(),
             }),
         })
     }

@@ -1,12 +1,17 @@
 //! The shared in-flight fetch: a step on the slow path is resolved by joining the
 //! fetch in flight, or by answering from the last failure during its cool-down,
-//! or by starting a load in a task of its own that every caller shares (so a
-//! caller that gives up cancels nothing for the others). The load bounds the
-//! whole work by the load timeout, caches the result, remembers a failure and
-//! falls back to a still-valid token; its dependencies are resolved the same way,
-//! concurrently.
+//! or by starting a load that every caller shares. Callers drive the load in their
+//! own tasks (no task is spawned while one waits); a caller that gives up before
+//! it is done hands it to a task of its own, so that it finishes for the others
+//! and a caller that gives up cancels nothing. The load bounds the whole work by
+//! the load timeout, caches the result, remembers a failure and falls back to a
+//! still-valid token; its dependencies are resolved the same way, concurrently.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 
 use futures_util::FutureExt;
 use futures_util::future::try_join_all;
@@ -14,7 +19,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Inner;
-use super::slot::{Entry, Slot};
+use super::slot::{SharedFetch, Slot};
 use crate::model::{Error, ErrorKind, Result, TokenData};
 use crate::step::{BoxFuture, Context};
 
@@ -51,25 +56,26 @@ impl Inner {
                         {
                             return slot.valid(now).ok_or_else(|| error.clone());
                         }
-                        let task = tokio::spawn(Inner::load(Arc::clone(&inner), index));
                         let name = inner.steps[index].name.clone();
-                        let fetch = async move {
-                            task.await.unwrap_or_else(|_| {
-                                Err(Error::new(
-                                    ErrorKind::Internal,
-                                    "the step's fetch panicked or its runtime shut down",
-                                )
-                                .with_step(name))
+                        let fetch = AssertUnwindSafe(Inner::load(Arc::clone(&inner), index))
+                            .catch_unwind()
+                            .map(|loaded| {
+                                loaded.unwrap_or_else(|_| {
+                                    Err(Error::new(
+                                        ErrorKind::Internal,
+                                        "the step's fetch panicked",
+                                    )
+                                    .with_step(name))
+                                })
                             })
-                        }
-                        .boxed()
-                        .shared();
+                            .boxed()
+                            .shared();
                         state.inflight = Some(fetch.clone());
                         fetch
                     }
                 }
             };
-            fetch.await
+            Driver(Some(fetch)).await
         })
     }
 
@@ -157,30 +163,35 @@ impl Inner {
         }
         Ok(context)
     }
+}
 
-    /// The entry's one timer: at its refresh instant it marks the entry due (the
-    /// hit path then leaves the step to the slow path) and, with background
-    /// refresh on, renews it with no caller waiting; unless the entry was
-    /// replaced meanwhile or the engine is gone.
-    fn arm(self: &Arc<Self>, index: usize, entry: &Arc<Entry>) {
-        let (engine, entry) = (Arc::downgrade(self), Arc::downgrade(entry));
-        let Some(refresh_at) = entry.upgrade().map(|entry| entry.refresh_at) else {
-            return;
-        };
-        let background = self.refresh.background_value();
-        tokio::spawn(async move {
-            tokio::time::sleep_until(refresh_at).await;
-            let Some(entry) = entry.upgrade() else {
-                return;
-            };
-            entry.mark_due();
-            let Some(inner) = engine.upgrade().filter(|_| background) else {
-                return;
-            };
-            let current = inner.steps[index].slot.entry();
-            if current.is_some_and(|current| Arc::ptr_eq(&current, &entry)) {
-                let _ = Inner::resolve(&inner, index).await;
-            }
-        });
+/// A caller's wait on a shared fetch, driven in the caller's own task. Dropped
+/// before the fetch is done, it hands the fetch to a task of its own, so that the
+/// fetch still finishes, caches its token and releases its store lock for the
+/// other callers and the next ones.
+struct Driver(Option<SharedFetch>);
+
+impl Future for Driver {
+    type Output = Result<Arc<TokenData>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let fetch = self
+            .0
+            .as_mut()
+            .expect("a Driver is not polled after it is done");
+        let output = std::task::ready!(Pin::new(fetch).poll(cx));
+        self.0 = None;
+        Poll::Ready(output)
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(fetch) = self.0.take()
+            && fetch.peek().is_none()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(fetch);
+        }
     }
 }

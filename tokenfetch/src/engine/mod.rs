@@ -8,8 +8,8 @@
 //!   under the store's leased lock, one process of a fleet at a time;
 //! - `retry.rs`: **fetch** sends the step's request with retries, refresh and 401
 //!   recovery, and makes the cache entry;
-//! - `slot.rs` (the cache slot), `graph.rs`, `keys.rs` (store keys), `policy.rs`,
-//!   `builder.rs`.
+//! - `slot.rs` (the cache slot), `timer.rs` (marks entries due), `graph.rs`,
+//!   `keys.rs` (store keys), `policy.rs`, `builder.rs`.
 //!
 //! The engine knows no middleware, blocking facade or pipeline.
 
@@ -21,6 +21,7 @@ mod keys;
 mod policy;
 mod retry;
 mod slot;
+mod timer;
 
 use std::any::TypeId;
 use std::fmt;
@@ -33,6 +34,7 @@ use url::Url;
 
 use self::graph::Graph;
 use self::slot::Slot;
+use self::timer::DueTimer;
 use crate::model::{Error, Result, TokenData, did_you_mean};
 use crate::step::{BoxFuture, TokenFetcher, TokenStep};
 use crate::store::{StoreKey, TokenStore};
@@ -94,6 +96,14 @@ struct Inner {
     store: Option<Box<dyn TokenStore>>,
     /// How long a store lock lasts unless its holder renews it.
     lease: Duration,
+    /// Marks entries due at their refresh instant.
+    timer: Arc<DueTimer>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.timer.close();
+    }
 }
 
 struct Step {

@@ -65,11 +65,11 @@ pub(crate) struct HttpStep {
 impl HttpStep {
     async fn fetch(&self, context: &Context) -> Result<TokenData> {
         let request = self.template.render(context)?;
-        self.send(request, context).await
+        self.send(&request, context).await
     }
 
-    async fn send(&self, request: TokenRequest, context: &Context) -> Result<TokenData> {
-        let request = request.into_reqwest(&self.http, context)?;
+    async fn send(&self, request: &TokenRequest, context: &Context) -> Result<TokenData> {
+        let request = request.to_reqwest(&self.http, context)?;
         let response = self.http.send(request).await?;
         match &self.source {
             TokenSource::Body { fields, .. } => fields.read(&response),
@@ -101,7 +101,7 @@ impl HttpStep {
         for (key, value) in &self.refresh_data {
             request.set_data(key.clone(), value.clone());
         }
-        let mut fresh = self.send(request, context).await?;
+        let mut fresh = self.send(&request, context).await?;
         fresh.keep_refresh_token(token);
         Ok(fresh)
     }

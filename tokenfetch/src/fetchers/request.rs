@@ -2,6 +2,7 @@
 //! `RequestTemplate` a step renders it from: the configured parts, then the
 //! injections, then the request hooks (which do what injections cannot say).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -118,8 +119,8 @@ impl TokenRequest {
 
     /// Turns the parts into a `reqwest` request through `http`. GET sends the data
     /// as query parameters; POST sends it as the body, form-encoded or JSON.
-    pub(crate) fn into_reqwest(
-        self,
+    pub(crate) fn to_reqwest(
+        &self,
         http: &HttpSettings,
         context: &Context,
     ) -> Result<reqwest::RequestBuilder> {
@@ -143,7 +144,10 @@ impl TokenRequest {
         if !query.is_empty() {
             request = request.query(&query);
         }
-        Ok(request.headers(self.headers))
+        if !self.headers.is_empty() {
+            request = request.headers(self.headers.clone());
+        }
+        Ok(request)
     }
 }
 
@@ -214,13 +218,16 @@ impl RequestTemplate {
     }
 
     /// The request for this context: the template, then the injections, then the
-    /// hooks.
-    pub(crate) fn render(&self, context: &Context) -> Result<TokenRequest> {
+    /// hooks. A template with neither is the request itself, not a copy.
+    pub(crate) fn render(&self, context: &Context) -> Result<Cow<'_, TokenRequest>> {
+        if self.injections.is_empty() && self.hooks.is_empty() {
+            return Ok(Cow::Borrowed(&self.request));
+        }
         let mut request = self.render_injections(context)?;
         for hook in &self.hooks {
             hook(&mut request, context)?;
         }
-        Ok(request)
+        Ok(Cow::Owned(request))
     }
 
     /// The template with the injections applied, without the hooks.

@@ -65,6 +65,27 @@ pub struct HttpSettings {
     client: Option<reqwest::Client>,
     /// Made on first use when neither this fetcher nor the context has a client.
     own_client: Arc<OnceLock<reqwest::Client>>,
+    /// The URL the last request went to: a step sends to the same one every
+    /// time, so an endpoint is joined to its base URL once.
+    last_url: Arc<LastUrl>,
+}
+
+/// The last URL made from an endpoint and a base URL.
+#[derive(Default)]
+struct LastUrl(std::sync::Mutex<Option<(String, Option<Url>, Url)>>);
+
+impl LastUrl {
+    fn get(&self, endpoint: &str, base: Option<&Url>) -> Option<Url> {
+        let last = self.0.lock().ok()?;
+        let (last_endpoint, last_base, url) = last.as_ref()?;
+        (last_endpoint == endpoint && last_base.as_ref() == base).then(|| url.clone())
+    }
+
+    fn set(&self, endpoint: &str, base: Option<&Url>, url: &Url) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some((endpoint.to_owned(), base.cloned(), url.clone()));
+        }
+    }
 }
 
 impl Default for HttpSettings {
@@ -77,6 +98,7 @@ impl Default for HttpSettings {
             headers: HeaderMap::new(),
             client: None,
             own_client: Arc::default(),
+            last_url: Arc::default(),
         }
     }
 }
@@ -111,6 +133,10 @@ impl HttpSettings {
     /// The full URL of `endpoint`: itself when absolute, else joined to this
     /// fetcher's base URL or the context's.
     pub fn url(&self, endpoint: &str, context: &Context) -> Result<Url> {
+        let base = self.base_url.as_ref().or(context.base_url());
+        if let Some(url) = self.last_url.get(endpoint, base) {
+            return Ok(url);
+        }
         let url = match Url::parse(endpoint) {
             Ok(url) => url,
             Err(url::ParseError::RelativeUrlWithoutBase) => {
@@ -130,6 +156,7 @@ impl HttpSettings {
             }
         };
         check_scheme(&url, self.plain_http)?;
+        self.last_url.set(endpoint, base, &url);
         Ok(url)
     }
 
@@ -274,6 +301,7 @@ impl HttpSettingsBuilder {
             headers,
             client,
             own_client: Arc::default(),
+            last_url: Arc::default(),
         })
     }
 }

@@ -32,9 +32,9 @@ impl HttpResponse {
     /// Reads an answer: a 2xx body whole, within [`MAX_BODY_BYTES`]; for any
     /// other status, the error carrying it, read from at most the first 64 KiB of
     /// the body, whatever its size.
-    pub(crate) async fn read(response: reqwest::Response) -> Result<HttpResponse> {
+    pub(crate) async fn read(mut response: reqwest::Response) -> Result<HttpResponse> {
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         if status.is_success() {
             let body = read_limited(response).await?;
             return Ok(HttpResponse {

@@ -105,6 +105,15 @@ pub trait TokenFetcher: Send + Sync + 'static {
         true
     }
 
+    /// The fetcher this step does its work through, built from the step's own
+    /// values, if it has one: what `#[derive(TokenStep)]` generates. The engine
+    /// builds it once, when it is built (reporting a setting that cannot work as
+    /// a build error), and calls it instead of the step, rather than build it on
+    /// every fetch. Default: `None`, the step fetches by itself.
+    fn prepare(&self) -> Option<Result<Box<dyn TokenFetcher>>> {
+        None
+    }
+
     /// Reports a setting that cannot work, before any token is asked for: what
     /// [`EngineBuilder::build`](crate::EngineBuilder::build) calls with the
     /// engine's base URL (say, a relative endpoint with no base URL, or plain
