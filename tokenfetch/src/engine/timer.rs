@@ -77,6 +77,11 @@ impl Inner {
             let earlier = queue
                 .peek()
                 .is_none_or(|Reverse(first)| entry.refresh_at < first.at);
+            // Entries replaced before they came due wait in the queue until their
+            // deadline; past a few per step, they are dropped at once.
+            if queue.len() >= 64.max(4 * self.steps.len()) {
+                queue.retain(|Reverse(due)| due.entry.strong_count() > 0);
+            }
             queue.push(Reverse(Due {
                 at: entry.refresh_at,
                 index,
@@ -141,5 +146,43 @@ async fn run(timer: Arc<DueTimer>, engine: Weak<Inner>) {
             }
             None => woken.await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::engine::Engine;
+    use crate::model::{Result, TokenData};
+    use crate::step::{BoxFuture, Context, TokenFetcher};
+
+    struct Local;
+
+    impl TokenFetcher for Local {
+        fn name(&self) -> &str {
+            "local"
+        }
+
+        fn ttl(&self) -> Option<Duration> {
+            Some(Duration::from_secs(3600))
+        }
+
+        fn fetch<'a>(&'a self, _: &'a Context) -> BoxFuture<'a, Result<TokenData>> {
+            Box::pin(async { Ok(TokenData::new("t")) })
+        }
+    }
+
+    /// A token replaced long before it is due leaves nothing behind for long: the
+    /// queue of deadlines stays small however often the token is renewed.
+    #[tokio::test]
+    async fn replaced_entries_do_not_pile_up() {
+        let engine = Engine::builder().step(Local).build().unwrap();
+        for _ in 0..1_000 {
+            engine.invalidate("local");
+            engine.token_by_name("local").await.unwrap();
+        }
+        let queued = engine.inner.timer.lock().len();
+        assert!(queued <= 65, "{queued} deadlines queued");
     }
 }
