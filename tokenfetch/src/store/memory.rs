@@ -69,18 +69,10 @@ mod tests {
     use crate::step::StepIdentity;
     use chrono::Utc;
 
-    fn key(parts: &[&str]) -> StoreKey {
-        let mut identity = StepIdentity::new();
-        for part in parts {
-            identity.add(part);
-        }
-        StoreKey::new("step", identity)
-    }
-
     #[tokio::test]
     async fn memory_store_forgets_expired_entries() {
         let store = MemoryStore::new();
-        let key = key(&["k"]);
+        let key = StoreKey::new("step", StepIdentity::new());
         let now = Utc::now();
         let expired = StoredToken {
             token: TokenData::new("t"),
