@@ -23,8 +23,8 @@ fuzz_target!(|data: &[u8]| {
             let access = token.access_token().expose();
             assert!(!access.is_empty(), "an empty access token was accepted");
             assert!(debug_hides_secrets(&token), "a secret shows in {token:?}");
-            // Every field came from the body: an access token never appears from
-            // nowhere (JSON may escape it, so check its characters' presence).
+            // The token came from the body: it is in it as written, unless the
+            // body has escapes (JSON `\\`, form `%` and `+`) that decode it.
             if std::str::from_utf8(body).is_ok_and(|text| {
                 !text.contains('\\') && !text.contains('%') && !text.contains('+')
             }) {
