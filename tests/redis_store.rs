@@ -218,28 +218,7 @@ async fn a_steps_lock_is_taken_only_once_its_dependencies_are_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_is_renewed_and_released_by_its_holder_only() {
     let Some(redis) = Redis::start() else { return };
-    let store = RedisStore::new(&redis.url()).unwrap();
-    let key = tokenfetch::StoreKey::new("app", tokenfetch::StepIdentity::new());
-    let lease = Duration::from_millis(300);
-    let LockOutcome::Acquired(lock) = store.lock(&key, lease).await.unwrap() else {
-        panic!("the lock was free");
-    };
-    let stranger = tokenfetch::StoreLock::new();
-    assert!(!store.extend(&key, &stranger, lease).await.unwrap());
-    store.unlock(&key, &stranger).await.unwrap();
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(store.extend(&key, &lock, lease).await.unwrap());
-    }
-    assert!(matches!(
-        store.lock(&key, lease).await.unwrap(),
-        LockOutcome::Busy
-    ));
-    store.unlock(&key, &lock).await.unwrap();
-    assert!(matches!(
-        store.lock(&key, lease).await.unwrap(),
-        LockOutcome::Acquired(_)
-    ));
+    common::check_lock_lease(&RedisStore::new(&redis.url()).unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

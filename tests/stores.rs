@@ -374,34 +374,7 @@ async fn a_dead_file_lock_holder_delays_others_only_one_lease() {
 
 #[tokio::test]
 async fn a_file_lock_is_renewed_and_released_by_its_holder_only() {
-    let file = temp_file("lease-owner");
-    let key = tokenfetch::StoreKey::new("app", tokenfetch::StepIdentity::new());
-    let store = FileStore::new(&file);
-    let lease = Duration::from_millis(300);
-    let LockOutcome::Acquired(lock) = store.lock(&key, lease).await.unwrap() else {
-        panic!("the lock was free");
-    };
-    let stranger = tokenfetch::StoreLock::new();
-    assert!(!store.extend(&key, &stranger, lease).await.unwrap());
-    store.unlock(&key, &stranger).await.unwrap();
-    assert!(matches!(
-        store.lock(&key, lease).await.unwrap(),
-        LockOutcome::Busy
-    ));
-    // Renewed past its first lease: still held.
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(store.extend(&key, &lock, lease).await.unwrap());
-    }
-    assert!(matches!(
-        store.lock(&key, lease).await.unwrap(),
-        LockOutcome::Busy
-    ));
-    store.unlock(&key, &lock).await.unwrap();
-    assert!(matches!(
-        store.lock(&key, lease).await.unwrap(),
-        LockOutcome::Acquired(_)
-    ));
+    common::check_lock_lease(&FileStore::new(temp_file("lease-owner"))).await;
 }
 
 #[tokio::test]

@@ -152,3 +152,38 @@ pub async fn requests_to(server: &MockServer, route: &str) -> usize {
         .filter(|request| request.url.path() == route)
         .count()
 }
+
+/// A store's fetch lock is a lease that its holder alone renews and releases:
+/// a stranger's renewal and release do nothing, renewal keeps it past its first
+/// lease, and release frees it. What every `TokenStore` shared by processes owes.
+pub async fn check_lock_lease(store: &impl tokenfetch::TokenStore) {
+    use std::time::Duration;
+    use tokenfetch::LockOutcome;
+
+    let key = tokenfetch::StoreKey::new("app", tokenfetch::StepIdentity::new());
+    let lease = Duration::from_millis(300);
+    let LockOutcome::Acquired(lock) = store.lock(&key, lease).await.unwrap() else {
+        panic!("the lock was free");
+    };
+    let stranger = tokenfetch::StoreLock::new();
+    assert!(!store.extend(&key, &stranger, lease).await.unwrap());
+    store.unlock(&key, &stranger).await.unwrap();
+    assert!(matches!(
+        store.lock(&key, lease).await.unwrap(),
+        LockOutcome::Busy
+    ));
+    // Renewed past its first lease: still held.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(store.extend(&key, &lock, lease).await.unwrap());
+    }
+    assert!(matches!(
+        store.lock(&key, lease).await.unwrap(),
+        LockOutcome::Busy
+    ));
+    store.unlock(&key, &lock).await.unwrap();
+    assert!(matches!(
+        store.lock(&key, lease).await.unwrap(),
+        LockOutcome::Acquired(_)
+    ));
+}
