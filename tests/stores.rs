@@ -447,3 +447,39 @@ async fn invalidating_a_token_another_process_replaced_takes_the_replacement() {
     assert_eq!(one.token_by_name("app").await.unwrap(), replacement);
     assert_eq!(requests_to(&server, "/token").await, 2);
 }
+
+#[tokio::test]
+async fn a_load_that_times_out_releases_the_store_lock() {
+    let server = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(Issuer::new("tok").slow_first(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let file = temp_file("timeout-release");
+    let engine = Engine::builder()
+        .base_url(server.uri())
+        .step(
+            BodyTokenFetcher::builder("app")
+                .endpoint("/token")
+                .build()
+                .unwrap(),
+        )
+        .store(FileStore::new(&file))
+        .retry_policy(tokenfetch::RetryPolicy::none().load_timeout(Duration::from_millis(500)))
+        .build()
+        .unwrap();
+    let error = engine.token_by_name("app").await.unwrap_err();
+    assert!(error.is_timeout(), "{error}");
+    // The lease is 10 s: only a release lets another process take the lock now.
+    let key = engine.store_key("app").unwrap().clone();
+    let other = FileStore::new(&file);
+    let mut acquired = false;
+    for _ in 0..50 {
+        if let LockOutcome::Acquired(_) = other.lock(&key, Duration::from_secs(1)).await.unwrap() {
+            acquired = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(acquired, "the timed-out load left the store lock held");
+}

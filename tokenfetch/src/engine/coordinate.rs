@@ -26,6 +26,44 @@ enum Stored {
     Nothing,
 }
 
+/// A held store lock, released when the work under it is done, or, if that work
+/// is dropped first (the load timed out; every caller went away), by a task of
+/// its own: otherwise every process would wait for the lease to run out.
+struct Release {
+    inner: Arc<Inner>,
+    key: StoreKey,
+    lock: Option<StoreLock>,
+}
+
+impl Release {
+    /// Releases the lock now.
+    async fn now(mut self, step: &Step, store: &dyn TokenStore) {
+        if let Some(lock) = &self.lock {
+            if let Err(error) = store.unlock(&self.key, lock).await {
+                tracing::warn!(step = %step.name, "cannot release the token store lock: {error}");
+            }
+            self.lock = None;
+        }
+    }
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        let Some(lock) = self.lock.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (inner, key) = (Arc::clone(&self.inner), self.key.clone());
+        runtime.spawn(async move {
+            if let Some(store) = inner.store.as_deref() {
+                let _ = store.unlock(&key, &lock).await;
+            }
+        });
+    }
+}
+
 /// How often a process waiting for another's fetch looks at the store.
 const LOCK_POLL: Duration = Duration::from_millis(50);
 
@@ -48,7 +86,9 @@ impl Inner {
                 .fetch(index, context, previous.as_deref(), deadline)
                 .await;
         };
-        let invalidated = step.slot.state().invalidated.take();
+        // Cleared by the load once a token replaced it, not before: a load that
+        // fails or times out leaves it for the next one.
+        let invalidated = step.slot.state().invalidated.clone();
         let invalidated = invalidated.as_deref();
         match self.stored(step, store, key, invalidated).await {
             Stored::Usable(entry) => return Ok(entry),
@@ -59,6 +99,12 @@ impl Inner {
         loop {
             match store.lock(key, self.lease).await {
                 Ok(LockOutcome::Acquired(lock)) => {
+                    let release = Release {
+                        inner: Arc::clone(self),
+                        key: key.clone(),
+                        lock: Some(lock),
+                    };
+                    let lock = release.lock.as_ref().expect("just set");
                     let work = async {
                         match self.stored(step, store, key, invalidated).await {
                             Stored::Usable(entry) => Ok(entry),
@@ -71,10 +117,8 @@ impl Inner {
                             }
                         }
                     };
-                    let result = self.holding(step, store, key, &lock, work).await;
-                    if let Err(error) = store.unlock(key, &lock).await {
-                        tracing::warn!(step = %step.name, "cannot release the token store lock: {error}");
-                    }
+                    let result = self.holding(step, store, key, lock, work).await;
+                    release.now(step, store).await;
                     return result;
                 }
                 Ok(LockOutcome::Busy) => {

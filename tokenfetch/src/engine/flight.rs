@@ -120,6 +120,7 @@ impl Inner {
                 let entry = step.slot.store(entry);
                 self.arm(index, &entry);
                 state.failure = None;
+                state.invalidated = None;
                 Ok(token)
             }
             Err(error) => {
