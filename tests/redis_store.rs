@@ -156,16 +156,17 @@ async fn a_fleet_sends_one_request_per_step_when_the_server_is_slower_than_a_lea
     let server = MockServer::start().await;
     for step in ["app", "user"] {
         Mock::given(path(format!("/{step}")))
-            .respond_with(Issuer::new(step).slow_first(Duration::from_millis(1200)))
+            .respond_with(Issuer::new(step).slow_first(Duration::from_millis(2000)))
             .mount(&server)
             .await;
     }
     // Four engines, each with its own client and connection, as four processes
-    // would be; a lease a quarter of the slow answer, so only renewal keeps it.
+    // would be; a lease under a third of the slow answer, so only renewal keeps it
+    // (renewed every 200 ms: slack for a loaded machine).
     let engines: Vec<Engine> = (0..4)
         .map(|_| {
             fleet_member(&server, &redis)
-                .store_lease(Duration::from_millis(300))
+                .store_lease(Duration::from_millis(600))
                 .build()
                 .unwrap()
         })
