@@ -510,15 +510,7 @@ async fn refresh_token_is_used_and_rotated() {
         .mount(&server)
         .await;
     let engine = engine(&server)
-        .step(
-            BodyTokenFetcher::builder("t")
-                .endpoint("/t")
-                .data("grant_type", "client_credentials")
-                .data("client_id", "id")
-                .refresh_grant(true)
-                .build()
-                .unwrap(),
-        )
+        .step(refreshing_step("client_credentials", &[]))
         .build()
         .unwrap();
     for expected in ["a1", "a2", "a3"] {
@@ -530,6 +522,22 @@ async fn refresh_token_is_used_and_rotated() {
     let token = engine.token_by_name("t").await.unwrap();
     assert_eq!(token.access_token().expose(), "a3");
     assert_eq!(token.refresh_token().unwrap().expose(), "r2");
+}
+
+/// Step `t`: the `grant` (with `extra` fields) for client `id`, renewed with the
+/// refresh grant.
+fn refreshing_step(grant: &str, extra: &[(&str, &str)]) -> BodyTokenFetcher {
+    let mut builder = BodyTokenFetcher::builder("t")
+        .endpoint("/t")
+        .data("grant_type", grant);
+    for (key, value) in extra {
+        builder = builder.data(*key, *value);
+    }
+    builder
+        .data("client_id", "id")
+        .refresh_grant(true)
+        .build()
+        .unwrap()
 }
 
 /// A step that exchanges `grant` once for a token living 600 s with a refresh
@@ -569,16 +577,7 @@ async fn grant_requests(server: &MockServer, grant: &str) -> usize {
 async fn a_refused_refresh_never_replays_a_single_use_grant() {
     let server = refused_refresh_server("authorization_code").await;
     let engine = engine(&server)
-        .step(
-            BodyTokenFetcher::builder("t")
-                .endpoint("/t")
-                .data("grant_type", "authorization_code")
-                .data("code", "c0de")
-                .data("client_id", "id")
-                .refresh_grant(true)
-                .build()
-                .unwrap(),
-        )
+        .step(refreshing_step("authorization_code", &[("code", "c0de")]))
         .build()
         .unwrap();
     assert_eq!(
@@ -604,15 +603,7 @@ async fn a_refused_refresh_never_replays_a_single_use_grant() {
 async fn a_refused_refresh_repeats_a_repeatable_grant() {
     let server = refused_refresh_server("client_credentials").await;
     let engine = engine(&server)
-        .step(
-            BodyTokenFetcher::builder("t")
-                .endpoint("/t")
-                .data("grant_type", "client_credentials")
-                .data("client_id", "id")
-                .refresh_grant(true)
-                .build()
-                .unwrap(),
-        )
+        .step(refreshing_step("client_credentials", &[]))
         .build()
         .unwrap();
     engine.token_by_name("t").await.unwrap();

@@ -5,6 +5,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::model::GraphError;
+use crate::step::check_dependencies;
 
 /// The validated graph: for each step (by index), the indices of its dependencies.
 #[derive(Debug)]
@@ -26,28 +27,19 @@ impl Graph {
         }
         let mut dependencies = Vec::with_capacity(steps.len());
         for (name, names) in steps {
-            let mut indices = Vec::with_capacity(names.len());
-            for dependency in names {
-                if dependency == name {
-                    return Err(GraphError::SelfDependency {
-                        step: (*name).to_owned(),
-                    });
-                }
-                let &position =
+            check_dependencies(name, names.iter().copied())?;
+            let indices = names
+                .iter()
+                .map(|dependency| {
                     index
                         .get(*dependency)
+                        .copied()
                         .ok_or_else(|| GraphError::MissingDependency {
                             step: (*name).to_owned(),
                             dependency: (*dependency).to_owned(),
-                        })?;
-                if indices.contains(&position) {
-                    return Err(GraphError::DuplicateDependency {
-                        step: (*name).to_owned(),
-                        dependency: (*dependency).to_owned(),
-                    });
-                }
-                indices.push(position);
-            }
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             dependencies.push(indices);
         }
         let graph = Graph {
