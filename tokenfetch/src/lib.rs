@@ -44,6 +44,7 @@ mod fetchers;
 mod http;
 mod integrations;
 mod model;
+mod oauth;
 mod pipeline;
 mod step;
 mod store;
@@ -63,12 +64,16 @@ pub use integrations::blocking;
 
 pub use engine::{Engine, EngineBuilder, RefreshPolicy, RetryPolicy, StepHandle, TokenFuture};
 pub use fetchers::{
-    BodySource, BodyTokenFetcher, ContentType, FetcherBuilder, HeaderSource, HeaderTokenFetcher,
-    Injection, TokenPart, TokenRequest,
+    BodySource, BodyTokenFetcher, ContentType, DeviceFlow, DevicePrompt, FetcherBuilder, Grant,
+    HeaderSource, HeaderTokenFetcher, Injection, JwtBearer, SignedJwtFetcher, TokenExchange,
+    TokenPart, TokenRequest, token_type,
 };
 pub use http::{DEFAULT_TIMEOUT, HttpResponse, HttpSettings, HttpSettingsBuilder, MAX_BODY_BYTES};
 pub use model::{
     DEFAULT_TOKEN_TYPE, Error, ErrorKind, GraphError, OAuthError, Result, Secret, TokenData,
+};
+pub use oauth::{
+    ClientAuth, JWT_BEARER_ASSERTION_TYPE, ProviderMetadata, SigningAlgorithm, SigningKey,
 };
 pub use pipeline::{InPipeline, PipelineEngine, TokenPipeline};
 pub use step::{BoxFuture, Context, StepIdentity, TokenFetcher, TokenStep};

@@ -6,15 +6,16 @@
 use std::path::{Path, PathBuf};
 
 /// The layers, lowest first; layers of one rank are independent of each other.
-const LAYERS: [(&str, u8); 8] = [
+const LAYERS: [(&str, u8); 9] = [
     ("model", 0),
     ("step", 1),
     ("http", 2),
     ("store", 2),
-    ("fetchers", 3),
-    ("engine", 4),
-    ("integrations", 5),
-    ("pipeline", 5),
+    ("oauth", 3),
+    ("fetchers", 4),
+    ("engine", 5),
+    ("integrations", 6),
+    ("pipeline", 6),
 ];
 
 fn rank(layer: &str) -> Option<u8> {

@@ -163,6 +163,7 @@ impl EngineBuilder {
                 store: self.store,
                 lease,
                 timer: Arc::default(),
+                shared: Arc::default(),
             }),
         })
     }

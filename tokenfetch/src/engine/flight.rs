@@ -94,7 +94,10 @@ impl Inner {
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let load_timeout = self.retry.load_timeout_value();
+        let load_timeout = step
+            .fetcher
+            .load_timeout()
+            .unwrap_or_else(|| self.retry.load_timeout_value());
         let deadline = started + load_timeout;
         let result = tokio::time::timeout(
             load_timeout,
@@ -155,6 +158,7 @@ impl Inner {
         .await?;
         let mut context = Context::new()
             .with_client(self.client.clone())
+            .with_shared(Arc::clone(&self.shared))
             .resolved_by_engine();
         if let Some(base_url) = &self.base_url {
             context = context.with_base_url(base_url.clone());

@@ -36,7 +36,7 @@ use self::graph::Graph;
 use self::slot::Slot;
 use self::timer::DueTimer;
 use crate::model::{Error, Result, TokenData, did_you_mean};
-use crate::step::{BoxFuture, TokenFetcher, TokenStep};
+use crate::step::{BoxFuture, SharedCells, TokenFetcher, TokenStep};
 use crate::store::{StoreKey, TokenStore};
 
 pub use self::builder::EngineBuilder;
@@ -98,6 +98,8 @@ struct Inner {
     lease: Duration,
     /// Marks entries due at their refresh instant.
     timer: Arc<DueTimer>,
+    /// What the steps share, such as an issuer's discovery document.
+    shared: Arc<SharedCells>,
 }
 
 impl Drop for Inner {

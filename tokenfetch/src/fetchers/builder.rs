@@ -10,12 +10,17 @@ use std::time::Duration;
 use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderName};
 
+use url::Url;
+
 use super::extract::BodyFields;
+use super::grant::Grant;
 use super::http_step::{BodyTokenFetcher, HeaderTokenFetcher, HttpStep, TokenSource};
 use super::injection::Injection;
 use super::request::{ContentType, RequestHook, RequestTemplate, TokenRequest};
+use super::token_endpoint::TokenEndpoint;
 use crate::http::{HttpSettings, HttpSettingsBuilder, header_pair};
 use crate::model::{DEFAULT_TOKEN_TYPE, Error, Result, Secret, redacted_endpoint};
+use crate::oauth::ClientAuth;
 use crate::step::{Context, check_dependencies};
 
 /// Builds a [`BodyTokenFetcher`] or a [`HeaderTokenFetcher`].
@@ -58,6 +63,8 @@ pub struct FetcherBuilder<S> {
     hooks: Vec<RequestHook>,
     hook_identity: Vec<Secret>,
     unshared: bool,
+    issuer: Option<String>,
+    client_auth: Option<ClientAuth>,
     source: S,
 }
 
@@ -67,6 +74,7 @@ pub struct BodySource {
     fields: BodyFields,
     refresh_grant: bool,
     refresh_data: Vec<(String, Secret)>,
+    grant: Option<Grant>,
 }
 
 /// The header-specific settings of a [`FetcherBuilder`] for a [`HeaderTokenFetcher`].
@@ -119,6 +127,8 @@ impl<S> FetcherBuilder<S> {
             hooks: Vec::new(),
             hook_identity: Vec::new(),
             unshared: false,
+            issuer: None,
+            client_auth: None,
             source,
         }
     }
@@ -126,6 +136,36 @@ impl<S> FetcherBuilder<S> {
     /// The base URL the endpoint is relative to. Without one, the engine's is used.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.http = self.http.base_url(base_url);
+        self
+    }
+
+    /// The authorization server's issuer identifier: its metadata (OpenID Connect
+    /// discovery, else RFC 8414) is read once per engine, shared by every step
+    /// naming the same issuer, and gives the token endpoint when the step sets
+    /// no [`endpoint`](FetcherBuilder::endpoint), the device authorization
+    /// endpoint, and the client authentication methods the server takes (see
+    /// [`ClientAuth::secret`]). The document must name this issuer exactly
+    /// (trailing `/` aside).
+    ///
+    /// ```
+    /// use tokenfetch::{BodyTokenFetcher, ClientAuth, Grant};
+    ///
+    /// let fetcher = BodyTokenFetcher::builder("api")
+    ///     .issuer("https://accounts.example.com")
+    ///     .client_auth(ClientAuth::secret("my-client", "my-secret"))
+    ///     .grant(Grant::client_credentials().scope("read"))
+    ///     .build()?;
+    /// # Ok::<_, tokenfetch::Error>(())
+    /// ```
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// How the client authenticates to the token endpoint, on every request of
+    /// the step, refreshes included.
+    pub fn client_auth(mut self, client_auth: ClientAuth) -> Self {
+        self.client_auth = Some(client_auth);
         self
     }
 
@@ -332,25 +372,77 @@ impl<S> FetcherBuilder<S> {
     }
 
     fn build_step(
-        self,
+        mut self,
         source: TokenSource,
         refresh_data: Vec<(String, Secret)>,
+        grant: Option<&Grant>,
     ) -> Result<HttpStep> {
-        let name = self.name;
+        let name = std::mem::take(&mut self.name);
         let fail = |error: Error| error.with_step(&name);
         if name.is_empty() {
             return Err(Error::config("a step name must not be empty"));
         }
-        let endpoint = self.endpoint.ok_or_else(|| {
-            fail(Error::config(
-                "no endpoint is set; call `endpoint(\"/path\")`",
-            ))
-        })?;
-        let http = self.http.build().map_err(fail)?;
-        if url::Url::parse(&endpoint).is_ok() {
+        let http = std::mem::take(&mut self.http).build().map_err(fail)?;
+        let mut endpoint = TokenEndpoint {
+            client_auth: self.client_auth.take(),
+            ..TokenEndpoint::default()
+        };
+        if let Some(issuer) = &self.issuer {
+            let url = Url::parse(issuer).map_err(|_| {
+                fail(Error::config(format!(
+                    "the issuer `{}` is not an absolute URL; write it as the server names itself, such as `https://accounts.example.com`",
+                    redacted_endpoint(issuer)
+                )))
+            })?;
+            http.url(url.as_str(), &Context::new()).map_err(fail)?;
+            endpoint.issuer = Some(url);
+        }
+        if let Some(auth) = &endpoint.client_auth {
+            auth.validate().map_err(fail)?;
+        }
+        let mut device = None;
+        if let Some(grant) = grant {
+            let lowered = grant.lower(&name)?;
+            for (key, value, single) in lowered.data {
+                if single {
+                    self.data.retain(|(existing, _)| *existing != key);
+                }
+                self.data.push((key, value));
+            }
+            for step in lowered.depends_on {
+                if !self.depends_on.contains(&step) {
+                    self.depends_on.push(step);
+                }
+            }
+            self.injections.extend(lowered.injections);
+            endpoint.signed_assertion = lowered.signed_assertion;
+            endpoint.requested_token_type = lowered.requested_token_type;
+            if let Some(flow) = grant.device_flow() {
+                if endpoint.client_auth.is_none() {
+                    return Err(fail(Error::config(
+                        "the device flow needs the client's id: set `client_auth(ClientAuth::none(\"client-id\"))`, or the client's own authentication",
+                    )));
+                }
+                device = Some(flow.clone());
+            }
+        }
+        let endpoint_path = match (self.endpoint.take(), &endpoint.issuer) {
+            (Some(path), _) => path,
+            (None, Some(_)) => {
+                endpoint.from_issuer = true;
+                String::new()
+            }
+            (None, None) => {
+                return Err(fail(Error::config(
+                    "no endpoint is set; call `endpoint(\"/path\")`, or `issuer(..)` to read it from the server's metadata",
+                )));
+            }
+        };
+        let endpoint_value = endpoint_path;
+        if !endpoint.from_issuer && url::Url::parse(&endpoint_value).is_ok() {
             // An absolute endpoint is checked now (scheme, plain http); a relative
             // one when the engine's base URL is known.
-            http.url(&endpoint, &Context::new()).map_err(fail)?;
+            http.url(&endpoint_value, &Context::new()).map_err(fail)?;
         }
         let mut headers = HeaderMap::new();
         for (key, value) in &self.headers {
@@ -364,7 +456,7 @@ impl<S> FetcherBuilder<S> {
         }
         let mut template = RequestTemplate::new(
             self.method,
-            endpoint,
+            endpoint_value,
             headers,
             self.query,
             self.data,
@@ -382,6 +474,8 @@ impl<S> FetcherBuilder<S> {
             hook_identity: self.hook_identity,
             unshared: self.unshared,
             refresh_data,
+            endpoint,
+            device,
         })
     }
 }
@@ -402,6 +496,28 @@ impl FetcherBuilder<BodySource> {
     /// The JSON field holding the lifetime in seconds (default `expires_in`).
     pub fn expires_in_field(mut self, field: impl Into<String>) -> Self {
         self.source.fields.expires_in = field.into();
+        self
+    }
+
+    /// The JSON field holding the instant the token expires, as an RFC 3339 date or
+    /// seconds since 1970 (default `expires_at`): read when the lifetime field is
+    /// absent. Without either, a JWT access token's own `exp` claim is used (read
+    /// without checking the signature, for timing only).
+    pub fn expires_at_field(mut self, field: impl Into<String>) -> Self {
+        self.source.fields.expires_at = field.into();
+        self
+    }
+
+    /// The standard OAuth 2.0 grant the step makes: sets `grant_type`, the scopes
+    /// and the grant's own parameters (replacing fields of the same names set with
+    /// [`data`](FetcherBuilder::data)), and adds the steps whose tokens it carries
+    /// to `depends_on`. A refresh token grant also turns on
+    /// [`refresh_grant`](FetcherBuilder::refresh_grant).
+    pub fn grant(mut self, grant: Grant) -> Self {
+        if grant.is_refresh_token() {
+            self.source.refresh_grant = true;
+        }
+        self.source.grant = Some(grant);
         self
     }
 
@@ -445,7 +561,9 @@ impl FetcherBuilder<BodySource> {
             refresh_grant: self.source.refresh_grant,
         };
         let refresh_data = self.source.refresh_data.clone();
-        self.build_step(source, refresh_data).map(BodyTokenFetcher)
+        let grant = self.source.grant.clone();
+        self.build_step(source, refresh_data, grant.as_ref())
+            .map(BodyTokenFetcher)
     }
 }
 
@@ -475,7 +593,8 @@ impl FetcherBuilder<HeaderSource> {
             header,
             token_type: self.source.token_type.clone(),
         };
-        self.build_step(source, Vec::new()).map(HeaderTokenFetcher)
+        self.build_step(source, Vec::new(), None)
+            .map(HeaderTokenFetcher)
     }
 }
 
@@ -486,6 +605,8 @@ impl<S: fmt::Debug> fmt::Debug for FetcherBuilder<S> {
             .field("endpoint", &self.endpoint.as_deref().map(redacted_endpoint))
             .field("method", &self.method)
             .field("depends_on", &self.depends_on)
+            .field("issuer", &self.issuer.as_deref().map(redacted_endpoint))
+            .field("client_auth", &self.client_auth)
             .field("source", &self.source)
             .finish_non_exhaustive()
     }

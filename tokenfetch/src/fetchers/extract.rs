@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::header::HeaderName;
 use serde_json::{Map, Value};
 
 use crate::http::{HttpResponse, describe_body, is_too_deep, too_deep};
 use crate::model::{DEFAULT_TOKEN_TYPE, Error, ErrorKind, MAX_LIFETIME, Result, TokenData};
+use crate::oauth::jwt_expiry;
 use crate::step::StepIdentity;
 
 /// The names of the body fields a token is read from, and the token type when the
@@ -17,6 +19,7 @@ pub(crate) struct BodyFields {
     pub(crate) token: String,
     pub(crate) token_type: String,
     pub(crate) expires_in: String,
+    pub(crate) expires_at: String,
     pub(crate) refresh_token: String,
     pub(crate) default_token_type: String,
 }
@@ -27,6 +30,7 @@ impl Default for BodyFields {
             token: "access_token".to_owned(),
             token_type: "token_type".to_owned(),
             expires_in: "expires_in".to_owned(),
+            expires_at: "expires_at".to_owned(),
             refresh_token: "refresh_token".to_owned(),
             default_token_type: DEFAULT_TOKEN_TYPE.to_owned(),
         }
@@ -73,6 +77,7 @@ impl BodyFields {
             .field("token_field", &self.token)
             .field("token_type_field", &self.token_type)
             .field("expires_in_field", &self.expires_in)
+            .field("expires_at_field", &self.expires_at)
             .field("refresh_token_field", &self.refresh_token)
             .field("default_token_type", &self.default_token_type);
     }
@@ -121,10 +126,18 @@ impl BodyFields {
             }
             _ => token.with_token_type(self.default_token_type.clone()),
         };
+        // The expiry from wherever the server put it: a lifetime, an instant, or
+        // the access token's own `exp` claim.
         if let Some(value) = object.remove(&self.expires_in)
             && let Some(lifetime) = lifetime(&value, &self.expires_in)?
         {
             token = token.with_expires_in(lifetime);
+        } else if let Some(value) = object.remove(&self.expires_at)
+            && let Some(at) = instant(&value, &self.expires_at)?
+        {
+            token = token.with_expires_at(at);
+        } else if let Some(at) = jwt_expiry(token.access_token().expose()) {
+            token = token.with_expires_at(at);
         }
         if let Some(Value::String(refresh)) = object.remove(&self.refresh_token)
             && !refresh.is_empty()
@@ -175,6 +188,32 @@ fn lifetime(value: &Value, field: &str) -> Result<Option<Duration>> {
         }
         _ => Err(Error::bad_response(format!(
             "the field `{field}` is not a number of seconds"
+        ))),
+    }
+}
+
+/// `expires_at` as an RFC 3339 date or epoch seconds (a number or a numeric
+/// string); `null` means unknown.
+fn instant(value: &Value, field: &str) -> Result<Option<DateTime<Utc>>> {
+    let seconds = match value {
+        Value::Null => return Ok(None),
+        Value::Number(number) => number.as_f64(),
+        Value::String(text) => match DateTime::parse_from_rfc3339(text.trim()) {
+            Ok(at) => return Ok(Some(at.with_timezone(&Utc))),
+            Err(_) => text.trim().parse::<f64>().ok(),
+        },
+        _ => None,
+    };
+    match seconds {
+        Some(seconds) if seconds.is_finite() => {
+            let latest = (Utc::now() + MAX_LIFETIME).timestamp() as f64;
+            Ok(DateTime::from_timestamp(
+                seconds.clamp(0.0, latest) as i64,
+                0,
+            ))
+        }
+        _ => Err(Error::bad_response(format!(
+            "the field `{field}` is neither an RFC 3339 date nor a number of seconds since 1970"
         ))),
     }
 }
@@ -234,5 +273,23 @@ mod tests {
         let error = lifetime(&json!("soon"), field).unwrap_err();
         assert!(error.to_string().contains("`expires_in`"));
         assert!(lifetime(&json!([1]), field).is_err());
+    }
+
+    #[test]
+    fn instants_are_dates_or_epoch_seconds() {
+        let field = "expires_at";
+        let at = |value| instant(&value, field).unwrap().unwrap().timestamp();
+        assert_eq!(at(json!("2026-12-01T10:00:00Z")), 1_796_119_200);
+        assert_eq!(at(json!("2026-12-01T11:00:00+01:00")), 1_796_119_200);
+        assert_eq!(at(json!(1_796_119_200)), 1_796_119_200);
+        assert_eq!(at(json!("1796119200")), 1_796_119_200);
+        assert_eq!(at(json!(-5)), 0);
+        assert!(
+            at(json!(1e300)) < (Utc::now() + MAX_LIFETIME + chrono::Duration::days(1)).timestamp()
+        );
+        assert_eq!(instant(&json!(null), field).unwrap(), None);
+        let error = instant(&json!("tomorrow"), field).unwrap_err();
+        assert!(error.to_string().contains("`expires_at`"), "{error}");
+        assert!(instant(&json!([1]), field).is_err());
     }
 }

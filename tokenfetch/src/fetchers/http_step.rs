@@ -9,8 +9,11 @@ use std::time::Duration;
 use reqwest::header::HeaderName;
 use url::Url;
 
+use super::device::{self, DeviceFlow};
 use super::extract::{BodyFields, token_from_header};
+use super::grant::DEVICE_CODE;
 use super::request::{RequestTemplate, TokenRequest};
+use super::token_endpoint::TokenEndpoint;
 use crate::http::HttpSettings;
 use crate::model::{Result, Secret, TokenData};
 use crate::step::{BoxFuture, Context, StepIdentity, TokenFetcher};
@@ -39,11 +42,7 @@ const CLIENT_AUTHENTICATION: [&str; 4] = [
 
 /// Grants whose credential works once (RFC 6749 §4.1.2, §6, RFC 8628 §3.4): a step
 /// that used one never sends it again.
-const SINGLE_USE_GRANTS: [&str; 3] = [
-    "authorization_code",
-    "refresh_token",
-    "urn:ietf:params:oauth:grant-type:device_code",
-];
+const SINGLE_USE_GRANTS: [&str; 3] = ["authorization_code", "refresh_token", DEVICE_CODE];
 
 /// A configured HTTP step: what both fetchers are.
 #[derive(Clone)]
@@ -60,23 +59,57 @@ pub(crate) struct HttpStep {
     pub(crate) unshared: bool,
     /// Fields added to refresh requests only.
     pub(crate) refresh_data: Vec<(String, Secret)>,
+    /// What an OAuth token endpoint gets at send time.
+    pub(crate) endpoint: TokenEndpoint,
+    /// The device flow, for the device authorization grant.
+    pub(crate) device: Option<DeviceFlow>,
 }
 
 impl HttpStep {
     async fn fetch(&self, context: &Context) -> Result<TokenData> {
+        if let Some(flow) = &self.device {
+            return device::run(self, flow, context).await;
+        }
         let request = self.template.render(context)?;
-        self.send(&request, context).await
+        let token = self.send(&request, context).await?;
+        // A refresh token the step was given stays usable when the server sends
+        // no new one.
+        Ok(match request.data("refresh_token") {
+            Some(given)
+                if token.refresh_token().is_none()
+                    && self.single_use_grant() == Some("refresh_token") =>
+            {
+                token.with_refresh_token(given.clone())
+            }
+            _ => token,
+        })
     }
 
-    async fn send(&self, request: &TokenRequest, context: &Context) -> Result<TokenData> {
-        let request = request.to_reqwest(&self.http, context)?;
-        let response = self.http.send(request).await?;
-        match &self.source {
+    /// Sends `request`, with what the token endpoint adds, and reads the token.
+    pub(crate) async fn send(
+        &self,
+        request: &TokenRequest,
+        context: &Context,
+    ) -> Result<TokenData> {
+        let prepared;
+        let request = if self.endpoint.adds_nothing() {
+            request
+        } else {
+            prepared = self.endpoint.prepare(request, &self.http, context).await?;
+            &prepared
+        };
+        let response = self
+            .http
+            .send(request.to_reqwest(&self.http, context)?)
+            .await?;
+        let token = match &self.source {
             TokenSource::Body { fields, .. } => fields.read(&response),
             TokenSource::Header { header, token_type } => {
                 token_from_header(&response, header, token_type)
             }
-        }
+        }?;
+        self.endpoint.check(&token)?;
+        Ok(token)
     }
 
     /// The OAuth2 `refresh_token` grant (RFC 6749 §6), built from an allowlist:
@@ -147,6 +180,10 @@ impl HttpStep {
         }
         for (key, value) in &self.refresh_data {
             identity.field("refresh_data", key).add(value.expose());
+        }
+        self.endpoint.identify(identity);
+        if let Some(flow) = &self.device {
+            identity.field("device_endpoint", flow.endpoint_value().unwrap_or_default());
         }
         if !self.template.hooks.is_empty() {
             if self.hook_identity.is_empty() {
@@ -229,10 +266,17 @@ macro_rules! http_fetcher {
                 self.0.single_use_grant().is_none()
             }
 
+            fn load_timeout(&self) -> Option<Duration> {
+                self.0.device.as_ref().map(DeviceFlow::max_wait_value)
+            }
+
             /// Checks the URL the endpoint makes with the engine's base URL: its
             /// scheme and plain `http://`. A relative endpoint with no base URL at
             /// all is left to the fetch, where a context may still bring one.
             fn validate(&self, base_url: Option<&Url>) -> Result<()> {
+                if self.0.endpoint.from_issuer {
+                    return Ok(());
+                }
                 let endpoint = self.0.template.request.endpoint();
                 let mut context = Context::new();
                 match base_url {

@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use reqwest::Method;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::injection::Injection;
@@ -85,6 +85,28 @@ impl TokenRequest {
     /// The value of a query parameter.
     pub fn query(&self, key: &str) -> Option<&Secret> {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// An empty form POST to `endpoint`.
+    pub(crate) fn form_post(endpoint: &str) -> Self {
+        TokenRequest {
+            method: Method::POST,
+            endpoint: endpoint.to_owned(),
+            headers: HeaderMap::new(),
+            query: Vec::new(),
+            data: Vec::new(),
+            content_type: ContentType::Form,
+        }
+    }
+
+    /// Sends the request to `endpoint` instead.
+    pub(crate) fn set_endpoint(&mut self, endpoint: &str) {
+        endpoint.clone_into(&mut self.endpoint);
+    }
+
+    /// Sets or replaces a header whose value is made already.
+    pub(crate) fn insert_header(&mut self, name: HeaderName, value: HeaderValue) {
+        self.headers.insert(name, value);
     }
 
     /// Removes every body field, returning them in order.

@@ -78,6 +78,17 @@ pub struct OAuthError {
     pub error_uri: Option<String>,
 }
 
+impl OAuthError {
+    /// An error with only its code.
+    pub(crate) fn new(error: impl Into<String>) -> Self {
+        OAuthError {
+            error: error.into(),
+            error_description: None,
+            error_uri: None,
+        }
+    }
+}
+
 /// Shows what the server wrote escaped (no line breaks or terminal escapes) and cut
 /// after 256 characters.
 impl fmt::Display for OAuthError {
@@ -181,6 +192,13 @@ impl Error {
     /// Attaches the underlying cause.
     pub fn with_source(mut self, source: impl StdError + Send + Sync + 'static) -> Self {
         self.inner_mut().source = Some(Arc::new(source));
+        self
+    }
+
+    /// Says what was being done when the error happened: `what: message`.
+    pub(crate) fn during(mut self, what: impl fmt::Display) -> Self {
+        let inner = self.inner_mut();
+        inner.message = format!("{what}: {}", inner.message);
         self
     }
 

@@ -16,6 +16,6 @@ pub use secret::{Secret, SecretHasNoDisplay};
 pub use token::{DEFAULT_TOKEN_TYPE, TokenData};
 
 pub(crate) use error::MAX_RETRY_AFTER;
-pub(crate) use redact::{redacted_endpoint, redacted_url, server_text};
+pub(crate) use redact::{REDACTED, redacted_endpoint, redacted_url, server_text};
 pub(crate) use suggest::did_you_mean;
 pub(crate) use token::MAX_LIFETIME;

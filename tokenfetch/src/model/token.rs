@@ -124,6 +124,12 @@ impl TokenData {
         &self.extra
     }
 
+    /// The `issued_token_type` of a token exchange's answer (RFC 8693 §2.2.1), such
+    /// as `urn:ietf:params:oauth:token-type:access_token`, if the server sent one.
+    pub fn issued_token_type(&self) -> Option<&str> {
+        self.extra.get("issued_token_type").and_then(Value::as_str)
+    }
+
     /// Replaces the refresh token when a refresh response carried none, so that a
     /// refresh token that was not rotated stays usable.
     pub(crate) fn keep_refresh_token(&mut self, previous: &TokenData) {

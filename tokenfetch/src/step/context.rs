@@ -1,9 +1,11 @@
-//! [`Context`]: what a step is fetched with: the tokens of its dependencies, and
-//! the defaults it falls back on (the engine's base URL and HTTP client).
+//! [`Context`]: what a step is fetched with: the tokens of its dependencies, the
+//! defaults it falls back on (the engine's base URL and HTTP client), and what the
+//! steps of one engine share (an issuer's discovery document).
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use url::Url;
 
@@ -26,6 +28,27 @@ pub struct Context {
     base_url: Option<Url>,
     client: Option<reqwest::Client>,
     resolved_by_engine: bool,
+    shared: Option<Arc<SharedCells>>,
+}
+
+/// Values the steps of one engine share, one per type and key: made on first use,
+/// kept for the engine's life.
+#[derive(Default)]
+pub(crate) struct SharedCells {
+    cells: Mutex<HashMap<(TypeId, String), Arc<dyn Any + Send + Sync>>>,
+}
+
+impl SharedCells {
+    /// The value of type `T` under `key`, made by `T::default()` on first use.
+    fn get<T: Default + Send + Sync + 'static>(&self, key: &str) -> Arc<T> {
+        let mut cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+        let cell = cells
+            .entry((TypeId::of::<T>(), key.to_owned()))
+            .or_insert_with(|| Arc::new(T::default()));
+        Arc::clone(cell)
+            .downcast()
+            .expect("a cell is stored under its own type")
+    }
 }
 
 impl Context {
@@ -95,6 +118,22 @@ impl Context {
     pub(crate) fn resolved_by_engine(mut self) -> Self {
         self.resolved_by_engine = true;
         self
+    }
+
+    /// Shares `cells` among every context made with them: what an engine does for
+    /// its steps.
+    pub(crate) fn with_shared(mut self, cells: Arc<SharedCells>) -> Self {
+        self.shared = Some(cells);
+        self
+    }
+
+    /// The value of type `T` under `key` that the steps of this context's engine
+    /// share; outside an engine, a new one.
+    pub(crate) fn shared_cell<T: Default + Send + Sync + 'static>(&self, key: &str) -> Arc<T> {
+        match &self.shared {
+            Some(cells) => cells.get(key),
+            None => Arc::new(T::default()),
+        }
     }
 
     /// The names of the steps whose tokens the context holds.

@@ -15,6 +15,7 @@ use url::Url;
 use crate::model::{Error, GraphError, Result, TokenData};
 
 pub use self::context::Context;
+pub(crate) use self::context::SharedCells;
 pub use self::identity::StepIdentity;
 
 /// A boxed, `Send` future: what [`TokenFetcher::fetch`] returns, so that steps of
@@ -103,6 +104,14 @@ pub trait TokenFetcher: Send + Sync + 'static {
     /// returns the refusal rather than replay the used code. Default: `true`.
     fn repeatable(&self) -> bool {
         true
+    }
+
+    /// The longest one load of this step may take, instead of the engine's
+    /// [`RetryPolicy::load_timeout`](crate::RetryPolicy::load_timeout): for a step
+    /// that waits for a person, such as the device flow. Default: `None`, the
+    /// engine's.
+    fn load_timeout(&self) -> Option<Duration> {
+        None
     }
 
     /// The fetcher this step does its work through, built from the step's own

@@ -1,0 +1,155 @@
+//! Discovery: an issuer's [`ProviderMetadata`], read from its OpenID Connect
+//! discovery document or, where there is none, its RFC 8414 metadata; fetched
+//! once per engine for every step naming the issuer, through the same transport
+//! guards as a token request.
+
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::http::HttpSettings;
+use crate::model::{Error, Result, redacted_url};
+use crate::step::Context;
+
+/// What an authorization server says about itself (OpenID Connect Discovery 1.0
+/// §3, RFC 8414 §2): the fields tokenfetch uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderMetadata {
+    issuer: String,
+    token_endpoint: Url,
+    device_authorization_endpoint: Option<Url>,
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+impl ProviderMetadata {
+    /// The issuer identifier, as the document states it (and as configured).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The token endpoint.
+    pub fn token_endpoint(&self) -> &Url {
+        &self.token_endpoint
+    }
+
+    /// The device authorization endpoint (RFC 8628 §4), if the server has one.
+    pub fn device_authorization_endpoint(&self) -> Option<&Url> {
+        self.device_authorization_endpoint.as_ref()
+    }
+
+    /// The client authentication methods the token endpoint takes, if listed.
+    pub fn token_endpoint_auth_methods_supported(&self) -> Option<&[String]> {
+        self.token_endpoint_auth_methods_supported.as_deref()
+    }
+}
+
+/// The document's fields as sent.
+#[derive(Deserialize)]
+struct Document {
+    issuer: Option<String>,
+    token_endpoint: Option<String>,
+    device_authorization_endpoint: Option<String>,
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+}
+
+/// One issuer's metadata, shared by the steps of an engine: the first step to ask
+/// fetches it while the others wait; a failure is not kept, so the next load
+/// tries again.
+#[derive(Default)]
+struct Discovered(OnceCell<Arc<ProviderMetadata>>);
+
+/// The metadata of `issuer`, from the engine's cache or fetched through `http`.
+pub(crate) async fn discover(
+    http: &HttpSettings,
+    issuer: &Url,
+    context: &Context,
+) -> Result<Arc<ProviderMetadata>> {
+    let cell = context.shared_cell::<Discovered>(issuer.as_str());
+    cell.0
+        .get_or_try_init(|| fetch(http, issuer, context))
+        .await
+        .cloned()
+}
+
+/// `issuer` + `/.well-known/openid-configuration` (OpenID Connect Discovery §4),
+/// then, on a 404, the RFC 8414 §3.1 address: `/.well-known/oauth-authorization-server`
+/// between the host and the issuer's path.
+async fn fetch(
+    http: &HttpSettings,
+    issuer: &Url,
+    context: &Context,
+) -> Result<Arc<ProviderMetadata>> {
+    let path = issuer.path().trim_end_matches('/');
+    let mut openid = issuer.clone();
+    openid.set_path(&format!("{path}/.well-known/openid-configuration"));
+    let mut oauth = issuer.clone();
+    oauth.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    let response = match get(http, &openid, context).await {
+        Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => {
+            get(http, &oauth, context).await.map(|body| (oauth, body))
+        }
+        other => other.map(|body| (openid, body)),
+    };
+    let (url, document) = response?;
+    metadata(issuer, document).map(Arc::new).map_err(|error| {
+        error.during(format_args!(
+            "the discovery document at `{}`",
+            redacted_url(&url)
+        ))
+    })
+}
+
+async fn get(http: &HttpSettings, url: &Url, context: &Context) -> Result<Document> {
+    let during = || format!("reading the discovery document at `{}`", redacted_url(url));
+    let request = http
+        .request(Method::GET, url.as_str(), context)
+        .map_err(|error| error.during(during()))?;
+    let response = http
+        .send(request)
+        .await
+        .map_err(|error| error.during(during()))?;
+    response.json().map_err(|error| error.during(during()))
+}
+
+/// Checks the document against the issuer asked for (OpenID Connect Discovery
+/// §4.3, RFC 8414 §3.3: the `issuer` must be the one configured) and reads its
+/// endpoints.
+fn metadata(issuer: &Url, document: Document) -> Result<ProviderMetadata> {
+    let stated = document
+        .issuer
+        .ok_or_else(|| Error::bad_response("it has no `issuer`"))?;
+    let trim = |text: &str| text.trim_end_matches('/').to_owned();
+    if trim(&stated) != trim(issuer.as_str()) {
+        return Err(Error::bad_response(format!(
+            "it names the issuer `{}`, not `{}`; set `issuer` to the issuer exactly as the server names it",
+            crate::model::server_text(&stated),
+            redacted_url(issuer)
+        )));
+    }
+    let endpoint = |name: &str, value: Option<String>| -> Result<Option<Url>> {
+        value
+            .map(|value| {
+                Url::parse(&value).map_err(|_| {
+                    Error::bad_response(format!("its `{name}` is not an absolute URL"))
+                })
+            })
+            .transpose()
+    };
+    let token_endpoint = endpoint("token_endpoint", document.token_endpoint)?.ok_or_else(|| {
+        Error::bad_response(
+            "it has no `token_endpoint`; set the step's `endpoint` to the token endpoint instead",
+        )
+    })?;
+    Ok(ProviderMetadata {
+        issuer: stated,
+        token_endpoint,
+        device_authorization_endpoint: endpoint(
+            "device_authorization_endpoint",
+            document.device_authorization_endpoint,
+        )?,
+        token_endpoint_auth_methods_supported: document.token_endpoint_auth_methods_supported,
+    })
+}
