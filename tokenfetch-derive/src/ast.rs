@@ -43,7 +43,7 @@ impl Field<'_> {
                 Some(name.clone().unwrap_or_else(own))
             }
             FieldRole::Header(name) => Some(name.clone()),
-            FieldRole::Skip => None,
+            _ => None,
         }
     }
 }

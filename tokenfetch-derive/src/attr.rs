@@ -12,6 +12,7 @@ use syn::punctuated::Punctuated;
 use syn::{Attribute, LitBool, LitStr, Meta, Path, Token, Type};
 
 use crate::ctxt::Ctxt;
+use crate::oauth_attr::{self, ClientAuth, Grant, PrivateKey};
 use crate::symbol::*;
 use crate::value;
 
@@ -47,6 +48,10 @@ pub struct Container {
     pub depends_on: Once<Vec<Dependency>>,
     pub injections: Vec<Inject>,
     pub constants: Vec<Constant>,
+    pub client_auth: Once<ClientAuth>,
+    pub grant: Once<Grant>,
+    /// `#[issuer("https://..")]`.
+    pub issuer: Once<LitStr>,
     /// `#[token_field]` and `#[token_header]` in the order they appear.
     pub sources: Vec<(Symbol, Path)>,
 }
@@ -79,6 +84,7 @@ pub struct TokenField {
     pub field: LitStr,
     pub token_type_field: Option<LitStr>,
     pub expires_in_field: Option<LitStr>,
+    pub expires_at_field: Option<LitStr>,
     pub refresh_token_field: Option<LitStr>,
     pub default_token_type: Option<LitStr>,
     pub refresh_grant: bool,
@@ -206,6 +212,33 @@ pub enum FieldRole {
     Header(LitStr),
     Query(Option<LitStr>),
     Skip,
+    /// The client id of `#[client_auth]`.
+    ClientId,
+    /// The client secret of `#[client_auth]`.
+    ClientSecret,
+    /// The PEM private key of `private_key_jwt` or a signed JWT bearer assertion.
+    PrivateKey(PrivateKey),
+    /// The base URL, known at run time.
+    BaseUrl,
+    /// The issuer, known at run time.
+    Issuer,
+}
+
+impl FieldRole {
+    /// The attribute that gives a field this role, for messages.
+    pub fn attribute(&self) -> Symbol {
+        match self {
+            FieldRole::Body(_) => FIELD,
+            FieldRole::Header(_) => HEADER,
+            FieldRole::Query(_) => QUERY,
+            FieldRole::Skip => SKIP,
+            FieldRole::ClientId => CLIENT_ID,
+            FieldRole::ClientSecret => CLIENT_SECRET,
+            FieldRole::PrivateKey(_) => PRIVATE_KEY,
+            FieldRole::BaseUrl => BASE_URL,
+            FieldRole::Issuer => ISSUER,
+        }
+    }
 }
 
 /// Parses the attributes on the struct, recording every error in `cx`.
@@ -279,8 +312,29 @@ pub fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
                 &mut container.constants,
                 parse_constant(cx, attr, QUERY, Target::Query),
             );
-        } else if *path == SKIP {
-            cx.error_spanned_by(path, "`#[skip]` applies to a field, not to the struct");
+        } else if *path == CLIENT_AUTH {
+            once(
+                cx,
+                &mut container.client_auth,
+                attr,
+                CLIENT_AUTH,
+                oauth_attr::parse_client_auth,
+            );
+        } else if *path == GRANT {
+            once(
+                cx,
+                &mut container.grant,
+                attr,
+                GRANT,
+                oauth_attr::parse_grant,
+            );
+        } else if *path == ISSUER {
+            once(cx, &mut container.issuer, attr, ISSUER, parse_issuer);
+        } else if let Some(symbol) = FIELD_ONLY.iter().find(|symbol| *path == **symbol) {
+            cx.error_spanned_by(
+                path,
+                format!("`#[{symbol}]` applies to a field, not to the struct"),
+            );
         }
     }
     container
@@ -299,19 +353,26 @@ pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldRole {
             );
             continue;
         }
-        let Some(this) = [FIELD, HEADER, QUERY, SKIP]
-            .into_iter()
-            .find(|symbol| *path == *symbol)
-        else {
+        let Some(this) = [
+            FIELD,
+            HEADER,
+            QUERY,
+            SKIP,
+            CLIENT_ID,
+            CLIENT_SECRET,
+            PRIVATE_KEY,
+            BASE_URL,
+            ISSUER,
+        ]
+        .into_iter()
+        .find(|symbol| *path == *symbol) else {
             continue;
         };
         if let Some(previous) = seen {
             let message = if previous == this {
                 format!("duplicate `#[{this}]` attribute")
             } else {
-                format!(
-                    "`#[{this}]` conflicts with `#[{previous}]`: a field is one of a body field, a header, a query parameter or skipped"
-                )
+                format!("`#[{this}]` conflicts with `#[{previous}]`: a field has one role")
             };
             cx.error_spanned_by(path, message);
             continue;
@@ -332,12 +393,25 @@ pub fn field(cx: &Ctxt, attrs: &[Attribute]) -> FieldRole {
                     "`#[header]` on a field needs the header name: `#[header(\"X-Name\")]`",
                 )),
             })
+        } else if this == PRIVATE_KEY {
+            oauth_attr::parse_private_key(cx, attr).map(FieldRole::PrivateKey)
         } else {
+            let role = if this == SKIP {
+                FieldRole::Skip
+            } else if this == CLIENT_ID {
+                FieldRole::ClientId
+            } else if this == CLIENT_SECRET {
+                FieldRole::ClientSecret
+            } else if this == BASE_URL {
+                FieldRole::BaseUrl
+            } else {
+                FieldRole::Issuer
+            };
             match &attr.meta {
-                Meta::Path(_) => Ok(FieldRole::Skip),
+                Meta::Path(_) => Ok(role),
                 _ => Err(syn::Error::new_spanned(
                     &attr.meta,
-                    "`#[skip]` takes no arguments",
+                    format!("`#[{this}]` on a field takes no arguments"),
                 )),
             }
         };
@@ -565,6 +639,7 @@ fn parse_endpoint(cx: &Ctxt, attr: &Attribute) -> syn::Result<Endpoint> {
 fn parse_token_field(cx: &Ctxt, attr: &Attribute) -> syn::Result<TokenField> {
     let mut token_type_field = None;
     let mut expires_in_field = None;
+    let mut expires_at_field = None;
     let mut refresh_token_field = None;
     let mut default_token_type = None;
     let mut refresh_grant = None;
@@ -573,6 +648,8 @@ fn parse_token_field(cx: &Ctxt, attr: &Attribute) -> syn::Result<TokenField> {
             &mut token_type_field
         } else if meta.path == EXPIRES_IN_FIELD {
             &mut expires_in_field
+        } else if meta.path == EXPIRES_AT_FIELD {
+            &mut expires_at_field
         } else if meta.path == REFRESH_TOKEN_FIELD {
             &mut refresh_token_field
         } else if meta.path == DEFAULT_TOKEN_TYPE {
@@ -588,6 +665,7 @@ fn parse_token_field(cx: &Ctxt, attr: &Attribute) -> syn::Result<TokenField> {
                 &[
                     TOKEN_TYPE_FIELD,
                     EXPIRES_IN_FIELD,
+                    EXPIRES_AT_FIELD,
                     REFRESH_TOKEN_FIELD,
                     DEFAULT_TOKEN_TYPE,
                     REFRESH_GRANT,
@@ -609,10 +687,23 @@ fn parse_token_field(cx: &Ctxt, attr: &Attribute) -> syn::Result<TokenField> {
         field,
         token_type_field,
         expires_in_field,
+        expires_at_field,
         refresh_token_field,
         default_token_type,
         refresh_grant: refresh_grant.unwrap_or(false),
     })
+}
+
+fn parse_issuer(cx: &Ctxt, attr: &Attribute) -> syn::Result<LitStr> {
+    let issuer = parse_args(attr, ISSUER, |meta| unknown_key(cx, &meta, ISSUER, &[]))?;
+    let issuer = issuer.ok_or_else(|| {
+        syn::Error::new_spanned(
+            attr,
+            "`#[issuer]` on the struct needs the issuer: `#[issuer(\"https://accounts.example.com\")]`; for an issuer known at run time, put `#[issuer]` on a field",
+        )
+    })?;
+    check_url(cx, &issuer, ISSUER);
+    Ok(issuer)
 }
 
 fn parse_token_header(cx: &Ctxt, attr: &Attribute) -> syn::Result<TokenHeader> {

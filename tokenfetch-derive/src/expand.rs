@@ -14,9 +14,10 @@ use quote::{quote, quote_spanned};
 use syn::DeriveInput;
 use syn::spanned::Spanned;
 
-use crate::ast::Input;
+use crate::ast::{Field, Input};
 use crate::attr::{ContentType, Dependency, FieldRole, Method, Part, Target};
 use crate::ctxt::Ctxt;
+use crate::oauth_attr::{AuthMethod, GrantKind};
 use crate::{fallback, valid};
 
 /// The derive's entry point: the impls, or the errors next to a stub impl.
@@ -39,7 +40,7 @@ fn expand(input: &Input) -> TokenStream {
     let name = &input.name;
     let private = quote!(::tokenfetch::__private);
 
-    let dependencies = input.attrs.depends_on.value.as_deref().unwrap_or_default();
+    let dependencies = all_dependencies(input);
     let dependency_names: Vec<TokenStream> = dependencies.iter().map(step_name).collect();
     let depends_on = (!dependencies.is_empty()).then(|| {
         quote! {
@@ -64,13 +65,24 @@ fn expand(input: &Input) -> TokenStream {
         }
     });
 
-    let (fetcher_type, build) = build_fetcher(input, &dependency_names, ttl_value.as_ref());
+    let (fetcher_type, build) =
+        build_fetcher(input, &dependencies, &dependency_names, ttl_value.as_ref());
     let refresh_grant = input
         .attrs
         .token_field
         .value
         .as_ref()
-        .is_some_and(|source| source.refresh_grant);
+        .is_some_and(|source| source.refresh_grant)
+        || grant_kind(input) == Some(GrantKind::RefreshToken);
+    let load_timeout = (grant_kind(input) == Some(GrantKind::DeviceCode)).then(|| {
+        quote! {
+            fn load_timeout(&self) -> ::core::option::Option<::core::time::Duration> {
+                __TokenStepFetcher::__fetcher(self)
+                    .ok()
+                    .and_then(|fetcher| #private::TokenFetcher::load_timeout(&fetcher))
+            }
+        }
+    });
     let refresh = refresh_grant.then(|| {
         quote! {
             fn refresh<'a>(
@@ -167,10 +179,36 @@ fn expand(input: &Input) -> TokenStream {
                     })
                 }
 
+                #load_timeout
+
                 #refresh
             }
         };
     }
+}
+
+fn grant_kind(input: &Input) -> Option<GrantKind> {
+    input.attrs.grant.value.as_ref().map(|grant| grant.kind)
+}
+
+/// The steps this one needs: those of `#[depends_on]`, then those a grant takes
+/// tokens from (a token exchange's subject and actor, a JWT bearer assertion's
+/// step), each once.
+fn all_dependencies(input: &Input) -> Vec<Dependency> {
+    let mut all: Vec<Dependency> = input.attrs.depends_on.value.clone().unwrap_or_default();
+    if let Some(grant) = &input.attrs.grant.value {
+        let from_grant = match grant.kind {
+            GrantKind::TokenExchange => vec![&grant.subject, &grant.actor],
+            GrantKind::JwtBearer => vec![&grant.assertion],
+            _ => Vec::new(),
+        };
+        for dependency in from_grant.into_iter().flatten() {
+            if !all.iter().any(|known| known.key() == dependency.key()) {
+                all.push(dependency.clone());
+            }
+        }
+    }
+    all
 }
 
 /// The name of a dependency: the literal, or `<T as TokenStep>::NAME` spanned at
@@ -193,6 +231,7 @@ fn duration(duration: Duration) -> TokenStream {
 /// them. Returns the fetcher type's name and the body.
 fn build_fetcher(
     input: &Input,
+    dependencies: &[Dependency],
     dependency_names: &[TokenStream],
     ttl: Option<&TokenStream>,
 ) -> (TokenStream, TokenStream) {
@@ -209,59 +248,56 @@ fn build_fetcher(
         }
         quote!(HeaderTokenFetcher)
     } else {
-        let body = input
-            .attrs
-            .token_field
-            .value
-            .as_ref()
-            .expect("validated: one token source");
-        let field = &body.field;
-        calls.push(quote!(.token_field(#field)));
-        for (value, method) in [
-            (&body.token_type_field, quote!(token_type_field)),
-            (&body.expires_in_field, quote!(expires_in_field)),
-            (&body.refresh_token_field, quote!(refresh_token_field)),
-            (&body.default_token_type, quote!(default_token_type)),
-        ] {
-            if let Some(value) = value {
-                calls.push(quote!(.#method(#value)));
+        // The body, `access_token` unless `#[token_field]` says otherwise.
+        if let Some(body) = &input.attrs.token_field.value {
+            let field = &body.field;
+            calls.push(quote!(.token_field(#field)));
+            for (value, method) in [
+                (&body.token_type_field, quote!(token_type_field)),
+                (&body.expires_in_field, quote!(expires_in_field)),
+                (&body.expires_at_field, quote!(expires_at_field)),
+                (&body.refresh_token_field, quote!(refresh_token_field)),
+                (&body.default_token_type, quote!(default_token_type)),
+            ] {
+                if let Some(value) = value {
+                    calls.push(quote!(.#method(#value)));
+                }
             }
-        }
-        if body.refresh_grant {
-            calls.push(quote!(.refresh_grant(true)));
+            if body.refresh_grant {
+                calls.push(quote!(.refresh_grant(true)));
+            }
         }
         quote!(BodyTokenFetcher)
     };
 
     // The endpoint and the HTTP settings.
-    let endpoint = input
-        .attrs
-        .endpoint
-        .value
-        .as_ref()
-        .expect("validated: an endpoint");
-    let path = &endpoint.path;
-    calls.push(quote!(.endpoint(#path)));
-    if let Some(base_url) = &endpoint.base_url {
-        calls.push(quote!(.base_url(#base_url)));
+    if let Some(issuer) = &input.attrs.issuer.value {
+        calls.push(quote!(.issuer(#issuer)));
     }
-    if endpoint.method == Method::Get {
-        calls.push(quote!(.get()));
-    }
-    if endpoint.content_type == ContentType::Json {
-        calls.push(quote!(.json()));
-    }
-    if let Some(timeout) = endpoint.timeout {
-        let timeout = duration(timeout);
-        calls.push(quote!(.timeout(#timeout)));
-    }
-    if endpoint.verify_ssl == Some(false) {
-        // One shared client that skips certificate checks, rather than a new
-        // client for every fetch.
-        calls.push(quote!(.verify_ssl(false).client(#private::insecure_client()?)));
-    }
-    if let Some(allow) = endpoint.allow_insecure_http {
-        calls.push(quote!(.allow_insecure_http(#allow)));
+    if let Some(endpoint) = &input.attrs.endpoint.value {
+        let path = &endpoint.path;
+        calls.push(quote!(.endpoint(#path)));
+        if let Some(base_url) = &endpoint.base_url {
+            calls.push(quote!(.base_url(#base_url)));
+        }
+        if endpoint.method == Method::Get {
+            calls.push(quote!(.get()));
+        }
+        if endpoint.content_type == ContentType::Json {
+            calls.push(quote!(.json()));
+        }
+        if let Some(timeout) = endpoint.timeout {
+            let timeout = duration(timeout);
+            calls.push(quote!(.timeout(#timeout)));
+        }
+        if endpoint.verify_ssl == Some(false) {
+            // One shared client that skips certificate checks, rather than a new
+            // client for every fetch.
+            calls.push(quote!(.verify_ssl(false).client(#private::insecure_client()?)));
+        }
+        if let Some(allow) = endpoint.allow_insecure_http {
+            calls.push(quote!(.allow_insecure_http(#allow)));
+        }
     }
     if let Some(ttl) = ttl {
         calls.push(quote!(.ttl(#ttl)));
@@ -269,7 +305,6 @@ fn build_fetcher(
 
     // Dependencies and injections.
     let mut by_key = HashMap::new();
-    let dependencies = input.attrs.depends_on.value.as_deref().unwrap_or_default();
     for (dependency, name) in dependencies.iter().zip(dependency_names) {
         by_key.insert(dependency.key(), name);
         calls.push(quote!(.depends_on(#name)));
@@ -320,7 +355,7 @@ fn build_fetcher(
             FieldRole::Body(_) => quote!(data),
             FieldRole::Header(_) => quote!(header),
             FieldRole::Query(_) => quote!(query),
-            FieldRole::Skip => continue,
+            _ => continue,
         };
         let ident = field.ident;
         match field.option {
@@ -338,6 +373,8 @@ fn build_fetcher(
             }
         }
     }
+
+    optional.extend(oauth_calls(input, &by_key));
 
     // The escape hatch, last: it sees the request with everything else in.
     if let Some(hook) = input
@@ -391,4 +428,159 @@ fn value(ty: &syn::Type, access: TokenStream) -> TokenStream {
     quote_spanned! {ty.span()=>
         ::tokenfetch::__private::request_value::<#ty, _>(#access)
     }
+}
+
+/// The OAuth settings, from the struct's attributes and its role fields: the
+/// base URL and issuer known at run time, the client authentication, the grant.
+fn oauth_calls(input: &Input, by_key: &HashMap<String, &TokenStream>) -> Vec<TokenStream> {
+    let private = quote!(::tokenfetch::__private);
+    let mut calls = Vec::new();
+    let field = |is: fn(&FieldRole) -> bool| input.fields.iter().find(|field| is(&field.role));
+    let text = |field: &Field| {
+        let ident = field.ident;
+        let ty = field.ty;
+        quote_spanned!(ty.span()=> #private::text::<#ty, _>(&self.#ident))
+    };
+    let secret = |field: &Field| {
+        value(field.ty, {
+            let ident = field.ident;
+            quote!(&self.#ident)
+        })
+    };
+    if let Some(base_url) = field(|role| matches!(role, FieldRole::BaseUrl)) {
+        let base_url = text(base_url);
+        calls.push(quote!(builder = builder.base_url(#base_url);));
+    }
+    if let Some(issuer) = field(|role| matches!(role, FieldRole::Issuer)) {
+        let issuer = text(issuer);
+        calls.push(quote!(builder = builder.issuer(#issuer);));
+    }
+    let key = field(|role| matches!(role, FieldRole::PrivateKey(_))).map(|key| {
+        let FieldRole::PrivateKey(settings) = &key.role else {
+            unreachable!("found by its role")
+        };
+        let algorithm = settings
+            .algorithm
+            .clone()
+            .unwrap_or_else(|| syn::Ident::new("RS256", proc_macro2::Span::call_site()));
+        let pem = secret(key);
+        let kid = settings.kid.as_ref().map(|kid| quote!(.with_kid(#kid)));
+        quote! {
+            #private::SigningKey::from_pem(#private::SigningAlgorithm::#algorithm, #pem.expose())? #kid
+        }
+    });
+    if let Some(auth) = &input.attrs.client_auth.value
+        && let Some(id) = field(|role| matches!(role, FieldRole::ClientId))
+    {
+        let id = text(id);
+        let client_secret = field(|role| matches!(role, FieldRole::ClientSecret)).map(secret);
+        let made = match (auth.method, &client_secret, &key) {
+            (AuthMethod::None, ..) => quote!(none(#id)),
+            (AuthMethod::Post, Some(s), _) => quote!(post(#id, #s)),
+            (AuthMethod::Basic, Some(s), _) => quote!(basic(#id, #s)),
+            (AuthMethod::BasicUnencoded, Some(s), _) => quote!(basic_unencoded(#id, #s)),
+            (AuthMethod::SecretJwt, Some(s), _) => quote!(secret_jwt(#id, #s)),
+            (AuthMethod::Secret, Some(s), _) => quote!(secret(#id, #s)),
+            (AuthMethod::PrivateKeyJwt, _, Some(k)) => quote!(private_key_jwt(#id, #k)),
+            _ => unreachable!("validated: the method's credentials are fields"),
+        };
+        let audience = auth
+            .audience
+            .as_ref()
+            .map(|audience| quote!(.audience(#audience)));
+        calls.push(quote!(builder = builder.client_auth(#private::ClientAuth::#made #audience);));
+    }
+    if let Some(grant) = &input.attrs.grant.value {
+        let body = |name: &str| {
+            input
+                .fields
+                .iter()
+                .find(|field| {
+                    matches!(field.role, FieldRole::Body(_))
+                        && field.wire_name().is_some_and(|wire| wire.value() == name)
+                })
+                .expect("validated: the grant's fields are there")
+        };
+        let step = |dependency: &Dependency| {
+            (*by_key
+                .get(&dependency.key())
+                .expect("a grant's steps are dependencies"))
+            .clone()
+        };
+        let urn = |token_type: &Option<crate::oauth_attr::TokenType>| {
+            token_type.as_ref().map_or(
+                "urn:ietf:params:oauth:token-type:access_token".to_owned(),
+                |t| t.urn.clone(),
+            )
+        };
+        let made = match grant.kind {
+            GrantKind::ClientCredentials => quote!(client_credentials()),
+            GrantKind::Password => {
+                let username = text(body("username"));
+                let password = secret(body("password"));
+                quote!(password(#username, #password))
+            }
+            GrantKind::RefreshToken => {
+                let token = secret(body("refresh_token"));
+                quote!(refresh_token(#token))
+            }
+            GrantKind::JwtBearer => {
+                let bearer = match (&grant.assertion, &grant.issuer, &grant.subject, &key) {
+                    (Some(assertion), ..) => {
+                        let from = step(assertion);
+                        quote!(#private::JwtBearer::from_step(#from))
+                    }
+                    (None, Some(issuer), Some(Dependency::Name(subject)), Some(key)) => {
+                        let audience = grant
+                            .audience
+                            .first()
+                            .map(|audience| quote!(.audience(#audience)));
+                        quote!(#private::JwtBearer::signed(#key, #issuer, #subject) #audience)
+                    }
+                    _ => unreachable!("validated: an assertion"),
+                };
+                quote!(jwt_bearer(#bearer))
+            }
+            GrantKind::TokenExchange => {
+                let subject = step(grant.subject.as_ref().expect("validated: a subject"));
+                let subject_type = urn(&grant.subject_token_type);
+                let mut exchange =
+                    quote!(#private::TokenExchange::subject(#subject, #subject_type));
+                if let Some(actor) = &grant.actor {
+                    let actor = step(actor);
+                    let actor_type = urn(&grant.actor_token_type);
+                    exchange.extend(quote!(.actor(#actor, #actor_type)));
+                }
+                for audience in &grant.audience {
+                    exchange.extend(quote!(.audience(#audience)));
+                }
+                for resource in &grant.resource {
+                    exchange.extend(quote!(.resource(#resource)));
+                }
+                if let Some(requested) = &grant.requested_token_type {
+                    let requested = &requested.urn;
+                    exchange.extend(quote!(.requested_token_type(#requested)));
+                }
+                quote!(token_exchange(#exchange))
+            }
+            GrantKind::DeviceCode => {
+                let on_prompt = grant.on_prompt.as_ref().expect("validated: a callback");
+                let endpoint = grant
+                    .endpoint
+                    .as_ref()
+                    .map(|endpoint| quote!(.endpoint(#endpoint)));
+                let callback = quote_spanned! {on_prompt.span()=>
+                    {
+                        let on_prompt: fn(&#private::DevicePrompt) = #on_prompt;
+                        on_prompt
+                    }
+                };
+                quote!(device_code(#private::DeviceFlow::new(#callback) #endpoint))
+            }
+        };
+        let scopes = &grant.scope;
+        let scopes = (!scopes.is_empty()).then(|| quote!(.scopes([#(#scopes),*])));
+        calls.push(quote!(builder = builder.grant(#private::Grant::#made #scopes);));
+    }
+    calls
 }

@@ -2,7 +2,7 @@
 //! the `tokenfetch` crate, which re-exports them and documents their attributes.
 //!
 //! The stages of `#[derive(TokenStep)]`, one per module: `attr` parses the
-//! attributes, `ast` models the input, `valid` checks the rules that span several
+//! attributes (`oauth_attr` those of client authentication and grants), `ast` models the input, `valid` checks the rules that span several
 //! attributes, `expand` generates the impls and `fallback` the stub emitted next to
 //! errors. `ctxt` collects errors so that all of them are reported at once;
 //! `symbol` spells every attribute name once. `pipeline` is
@@ -13,6 +13,7 @@ mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod oauth_attr;
 mod pipeline;
 mod symbol;
 mod valid;
@@ -37,7 +38,14 @@ use syn::{DeriveInput, parse_macro_input};
         field,
         header,
         query,
-        skip
+        skip,
+        client_auth,
+        grant,
+        issuer,
+        client_id,
+        client_secret,
+        private_key,
+        base_url
     )
 )]
 pub fn derive_token_step(input: TokenStream) -> TokenStream {

@@ -7,38 +7,48 @@ use std::collections::HashSet;
 
 use syn::Type;
 
-use crate::ast::Input;
-use crate::attr::Dependency;
+use crate::ast::{Field, Input};
+use crate::attr::{Dependency, FieldRole};
 use crate::ctxt::Ctxt;
-use crate::symbol::{DEPENDS_ON, ENDPOINT, TOKEN_FIELD, TOKEN_HEADER};
+use crate::oauth_attr::{AuthMethod, GrantKind};
+use crate::symbol::*;
+use crate::value;
 
 pub fn check(cx: &Ctxt, input: &Input) {
     check_endpoint(cx, input);
     check_token_source(cx, input);
     check_dependencies(cx, input);
     check_injections(cx, input);
+    check_roles(cx, input);
+    check_client_auth(cx, input);
+    check_grant(cx, input);
 }
 
 fn check_endpoint(cx: &Ctxt, input: &Input) {
-    if !input.attrs.endpoint.seen() {
+    if !input.attrs.endpoint.seen() && !has_issuer(input) {
         cx.error_spanned_by(
             input.ident,
             format!(
-                "missing `#[{ENDPOINT}(\"/path\")]` attribute: a step needs the endpoint its request goes to"
+                "missing `#[{ENDPOINT}(\"/path\")]` attribute: a step needs the endpoint its request goes to, or an `#[{ISSUER}(..)]` whose metadata names it"
             ),
         );
     }
 }
 
+fn has_issuer(input: &Input) -> bool {
+    input.attrs.issuer.seen() || role(input, |role| matches!(role, FieldRole::Issuer)).is_some()
+}
+
+/// The first field with a role `is` accepts.
+fn role<'a>(input: &'a Input, is: impl Fn(&FieldRole) -> bool) -> Option<&'a Field<'a>> {
+    input.fields.iter().find(|field| is(&field.role))
+}
+
 fn check_token_source(cx: &Ctxt, input: &Input) {
     let sources = &input.attrs.sources;
     match sources.first() {
-        None => cx.error_spanned_by(
-            input.ident,
-            format!(
-                "missing `#[{TOKEN_FIELD}(\"...\")]` or `#[{TOKEN_HEADER}(\"...\")]` attribute: say where the token is read from"
-            ),
-        ),
+        // The default: the body's `access_token`.
+        None => {}
         Some((first, _)) => {
             if let Some((second, path)) = sources.iter().find(|(symbol, _)| symbol != first) {
                 cx.error_spanned_by(
@@ -112,7 +122,7 @@ fn check_injections(cx: &Ctxt, input: &Input) {
     for injection in &input.attrs.injections {
         if !declared.contains(&injection.from.key()) {
             let from = injection.from.describe();
-            let advice = match nearest(&from, &names) {
+            let advice = match value::nearest(&from, &names) {
                 Some(near) => format!("did you mean `{near}`?"),
                 None => "add it there".to_owned(),
             };
@@ -127,12 +137,218 @@ fn check_injections(cx: &Ctxt, input: &Input) {
     }
 }
 
-/// The name among `names` one or two edits away from `name`, if there is one.
-fn nearest<'a>(name: &str, names: &'a [String]) -> Option<&'a str> {
-    names
+/// A field role of the OAuth attributes appears once, never on an `Option`, and
+/// where a base URL or an issuer is a field it is not also a literal.
+fn check_roles(cx: &Ctxt, input: &Input) {
+    let mut seen: Vec<Symbol> = Vec::new();
+    for field in &input.fields {
+        let attribute = field.role.attribute();
+        if matches!(
+            field.role,
+            FieldRole::Body(_) | FieldRole::Header(_) | FieldRole::Query(_) | FieldRole::Skip
+        ) {
+            continue;
+        }
+        if seen.contains(&attribute) {
+            cx.error_spanned_by(
+                field.ident,
+                format!("duplicate `#[{attribute}]` field: one field has this role"),
+            );
+        }
+        seen.push(attribute);
+        if field.option.is_some() {
+            cx.error_spanned_by(
+                field.ty,
+                format!("a `#[{attribute}]` field cannot be an `Option`: the step always needs it"),
+            );
+        }
+    }
+    if let Some(field) = role(input, |role| matches!(role, FieldRole::BaseUrl))
+        && let Some(endpoint) = &input.attrs.endpoint.value
+        && let Some(literal) = &endpoint.base_url
+    {
+        cx.error_spanned_by(
+            literal,
+            format!(
+                "`base_url` is given twice: here and by the `#[{BASE_URL}]` field `{}`; keep one",
+                field.ident
+            ),
+        );
+    }
+    if let Some(field) = role(input, |role| matches!(role, FieldRole::Issuer))
+        && let Some(path) = &input.attrs.issuer.first
+    {
+        cx.error_spanned_by(
+            path,
+            format!(
+                "the issuer is given twice: here and by the `#[{ISSUER}]` field `{}`; keep one",
+                field.ident
+            ),
+        );
+    }
+}
+
+fn check_client_auth(cx: &Ctxt, input: &Input) {
+    let client_id = role(input, |role| matches!(role, FieldRole::ClientId));
+    let secret = role(input, |role| matches!(role, FieldRole::ClientSecret));
+    let key = role(input, |role| matches!(role, FieldRole::PrivateKey(_)));
+    let Some(auth) = &input.attrs.client_auth.value else {
+        if !input.attrs.client_auth.seen() {
+            for field in [client_id, secret].into_iter().flatten() {
+                cx.error_spanned_by(
+                    field.ident,
+                    format!(
+                        "`#[{}]` needs `#[{CLIENT_AUTH}(..)]` on the struct, saying how the client authenticates, such as `#[{CLIENT_AUTH}(basic)]`",
+                        field.role.attribute()
+                    ),
+                );
+            }
+        }
+        return;
+    };
+    let method = &auth.ident;
+    if client_id.is_none() {
+        cx.error_spanned_by(
+            method,
+            format!(
+                "`#[{CLIENT_AUTH}({method})]` needs the client id: mark a field `#[{CLIENT_ID}]`"
+            ),
+        );
+    }
+    if auth.method.needs_secret() && secret.is_none() {
+        cx.error_spanned_by(
+            method,
+            format!(
+                "`#[{CLIENT_AUTH}({method})]` sends the client secret: mark a field `#[{CLIENT_SECRET}]` (a `tokenfetch::Secret`)"
+            ),
+        );
+    }
+    if !auth.method.needs_secret()
+        && let Some(secret) = secret
+    {
+        cx.error_spanned_by(
+            secret.ident,
+            format!("`#[{CLIENT_AUTH}({method})]` sends no client secret: remove `#[{CLIENT_SECRET}]`, or pick a method that sends it"),
+        );
+    }
+    if auth.method == AuthMethod::PrivateKeyJwt && key.is_none() {
+        cx.error_spanned_by(
+            method,
+            format!("`#[{CLIENT_AUTH}(private_key_jwt)]` signs with the client's private key: mark a field `#[{PRIVATE_KEY}(algorithm = \"RS256\")]` holding the PEM"),
+        );
+    }
+    if auth.audience.is_some()
+        && !matches!(
+            auth.method,
+            AuthMethod::SecretJwt | AuthMethod::PrivateKeyJwt
+        )
+    {
+        cx.error_spanned_by(
+            method,
+            format!("`audience` applies to the JWT methods (`secret_jwt`, `private_key_jwt`), not to `{method}`"),
+        );
+    }
+}
+
+fn check_grant(cx: &Ctxt, input: &Input) {
+    let key = role(input, |role| matches!(role, FieldRole::PrivateKey(_)));
+    let signs = input
+        .attrs
+        .client_auth
+        .value
+        .as_ref()
+        .is_some_and(|auth| auth.method == AuthMethod::PrivateKeyJwt);
+    let Some(grant) = &input.attrs.grant.value else {
+        if let Some(key) = key
+            && !signs
+        {
+            cx.error_spanned_by(
+                key.ident,
+                format!("nothing signs with `#[{PRIVATE_KEY}]`: use `#[{CLIENT_AUTH}(private_key_jwt)]` or `#[{GRANT}(jwt_bearer, ..)]`"),
+            );
+        }
+        return;
+    };
+    let kind = &grant.ident;
+    if let Some((_, path)) = input
+        .attrs
+        .sources
         .iter()
-        .map(|candidate| (strsim::damerau_levenshtein(name, candidate), candidate))
-        .filter(|(distance, _)| (1..=2).contains(distance))
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate.as_str())
+        .find(|(symbol, _)| *symbol == TOKEN_HEADER)
+    {
+        cx.error_spanned_by(
+            path,
+            format!("`#[{GRANT}({kind})]` reads the token from the body, as OAuth 2.0 sends it; remove `#[{TOKEN_HEADER}]`"),
+        );
+    }
+    let body_field = |name: &str| {
+        input.fields.iter().any(|field| {
+            matches!(field.role, FieldRole::Body(_))
+                && field.wire_name().is_some_and(|wire| wire.value() == name)
+        })
+    };
+    let required: &[&str] = match grant.kind {
+        GrantKind::Password => &["username", "password"],
+        GrantKind::RefreshToken => &["refresh_token"],
+        _ => &[],
+    };
+    for name in required {
+        if !body_field(name) {
+            cx.error_spanned_by(
+                kind,
+                format!("`#[{GRANT}({kind})]` sends `{name}`: add a field `{name}` (or one marked `#[field(\"{name}\")]`)"),
+            );
+        }
+    }
+    match grant.kind {
+        GrantKind::TokenExchange => {
+            match &grant.subject {
+                None => cx.error_spanned_by(
+                    kind,
+                    "`#[grant(token_exchange)]` needs `subject = Step`, the step whose token is exchanged",
+                ),
+                Some(subject) if is_self(input, subject) => cx.error_spanned_by(
+                    subject,
+                    "a step cannot exchange its own token: `subject` names another step",
+                ),
+                Some(_) => {}
+            }
+            if grant.actor_token_type.is_some() && grant.actor.is_none() {
+                cx.error_spanned_by(kind, "`actor_token_type` needs `actor = Step`");
+            }
+        }
+        GrantKind::JwtBearer => {
+            let signed = grant.issuer.is_some() || grant.subject.is_some();
+            match (&grant.assertion, signed) {
+                (Some(assertion), true) => cx.error_spanned_by(
+                    assertion,
+                    "`#[grant(jwt_bearer)]` takes its assertion from a step (`assertion = Step`) or signs one (`issuer`, `subject` and a `#[private_key]` field), not both",
+                ),
+                (Some(_), false) => {}
+                (None, _) => {
+                    if grant.issuer.is_none() || !matches!(grant.subject, Some(Dependency::Name(_))) || key.is_none() {
+                        cx.error_spanned_by(
+                            kind,
+                            "`#[grant(jwt_bearer)]` needs an assertion: `assertion = Step` for a step's token, or `issuer = \"..\", subject = \"..\"` and a `#[private_key]` field to sign one",
+                        );
+                    }
+                }
+            }
+        }
+        GrantKind::DeviceCode => {
+            if grant.on_prompt.is_none() {
+                cx.error_spanned_by(
+                    kind,
+                    "`#[grant(device_code)]` needs `on_prompt = path::to::function`, a `fn(&tokenfetch::DevicePrompt)` that shows the user the code and where to enter it",
+                );
+            }
+            if !input.attrs.client_auth.seen() {
+                cx.error_spanned_by(
+                    kind,
+                    "`#[grant(device_code)]` needs the client's id: add `#[client_auth(none)]` and a `#[client_id]` field (or the client's own authentication)",
+                );
+            }
+        }
+        GrantKind::ClientCredentials | GrantKind::Password | GrantKind::RefreshToken => {}
+    }
 }

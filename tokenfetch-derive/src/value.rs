@@ -78,6 +78,41 @@ pub fn check_url(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a scope token of RFC 6749 §3.3: visible ASCII except `"` and `\`, no
+/// spaces; the same rule as the runtime's `Grant`.
+pub fn check_scope(scope: &str) -> Result<(), String> {
+    let valid = |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
+    if scope.is_empty() || !scope.bytes().all(valid) {
+        return Err(format!(
+            "`{}` is not a scope: RFC 6749 §3.3 allows visible ASCII except `\"` and `\\`, with no spaces; list each scope separately, such as `scope = [\"read\", \"write\"]`",
+            scope.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+/// The name among `names` one or two edits away from `name`, if there is one.
+pub fn nearest<'a, S: AsRef<str>>(name: &str, names: &'a [S]) -> Option<&'a str> {
+    names
+        .iter()
+        .map(|candidate| {
+            (
+                strsim::damerau_levenshtein(name, candidate.as_ref()),
+                candidate,
+            )
+        })
+        .filter(|(distance, _)| (1..=2).contains(distance))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.as_ref())
+}
+
+/// ` (did you mean `x`?)` when a name among `names` is near `name`, else nothing.
+pub fn did_you_mean<S: AsRef<str>>(name: &str, names: &[S]) -> String {
+    nearest(name, names)
+        .map(|near| format!(" (did you mean `{near}`?)"))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,9 +10,10 @@ pub use url::Url;
 pub use crate::model::SecretHasNoDisplay;
 
 pub use crate::{
-    BodyTokenFetcher, BoxFuture, Context, EngineBuilder, Error, HeaderTokenFetcher, InPipeline,
-    Injection, Result, Secret, StepIdentity, TokenData, TokenFetcher, TokenPart, TokenPipeline,
-    TokenRequest, TokenStep,
+    BodyTokenFetcher, BoxFuture, ClientAuth, Context, DeviceFlow, DevicePrompt, EngineBuilder,
+    Error, Grant, HeaderTokenFetcher, InPipeline, Injection, JwtBearer, Result, Secret,
+    SigningAlgorithm, SigningKey, StepIdentity, TokenData, TokenExchange, TokenFetcher, TokenPart,
+    TokenPipeline, TokenRequest, TokenStep,
 };
 
 /// A field value the derive can send: a header, a body field or a query parameter.
@@ -62,6 +63,12 @@ impl RequestValue<ViaSecret> for Secret {
 /// that an error points at it).
 pub fn request_value<T: RequestValue<Via> + ?Sized, Via>(value: &T) -> Secret {
     value.request_value()
+}
+
+/// The text of a field the derive reads as a string (a client id, a base URL, an
+/// issuer): what it would send.
+pub fn text<T: RequestValue<Via> + ?Sized, Via>(value: &T) -> String {
+    value.request_value().expose().to_owned()
 }
 
 /// A `#[skip]` field of a step with a request hook, looked at for what it adds to

@@ -1,7 +1,0 @@
-use tokenfetch::TokenStep;
-
-#[derive(TokenStep)]
-#[endpoint("/token")]
-struct Token {}
-
-fn main() {}
