@@ -1,5 +1,7 @@
 //! Secrets never print: a marker planted as client secret, password, header value,
-//! access token, refresh token and an endpoint's query value must not appear in any `tracing` output (at TRACE,
+//! access token, refresh token, an endpoint's query value, a Basic client secret,
+//! a JWT secret, an assertion claim and a device code, and a private key and the
+//! assertions it signs, must not appear in any `tracing` output (at TRACE,
 //! from every crate), nor in any `Debug` or `Display` of tokens, steps, engines,
 //! requests or errors over a full run with successes and failures.
 
@@ -9,7 +11,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokenfetch::{
-    BodyTokenFetcher, Context, Engine, HeaderTokenFetcher, Injection, RefreshPolicy, RetryPolicy,
+    BodyTokenFetcher, ClientAuth, Context, DeviceFlow, Engine, Grant, HeaderTokenFetcher,
+    Injection, JwtBearer, RefreshPolicy, RetryPolicy, SigningAlgorithm, SigningKey,
 };
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -181,6 +184,10 @@ async fn no_secret_reaches_logs_debug_or_errors() {
     engine.invalidate("app");
     engine.token_by_name("app").await.unwrap();
 
+    // OAuth: a private key, the client assertions it signs, a client secret sent
+    // as Basic, a grant's password, a device code.
+    let never_printed = oauth_run(&server, &mut printed).await;
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
         logs.contains("tokenfetch.fetch"),
@@ -188,7 +195,111 @@ async fn no_secret_reaches_logs_debug_or_errors() {
     );
     assert!(logs.contains("request: TokenRequest"), "{logs}");
     assert!(logs.contains("api_key=[redacted]"), "{logs}");
+    assert!(logs.contains("device prompt"), "{logs}");
     for text in printed.iter().chain([&logs]) {
         assert!(!text.contains(MARK), "a secret leaked into: {text}");
+        for secret in &never_printed {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a secret leaked into: {text}"
+            );
+        }
     }
+}
+
+/// Runs OAuth steps whose every secret is marked, printing what a user might
+/// print; returns the secrets without the marker: a line of the private key and
+/// the client assertions the server received.
+async fn oauth_run(server: &MockServer, printed: &mut Vec<String>) -> Vec<String> {
+    Mock::given(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": secret("oauth-access"),
+            "expires_in": 3600
+        })))
+        .mount(server)
+        .await;
+    Mock::given(path("/oauth/device"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "device_code": secret("device-code"),
+            "user_code": "USER-CODE",
+            "verification_uri": "https://example.com/device",
+            "interval": 0
+        })))
+        .mount(server)
+        .await;
+    Mock::given(path("/oauth/poll"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "access_denied"})))
+        .mount(server)
+        .await;
+    let pem = include_str!("keys/rsa.pem");
+    let key = SigningKey::from_pem(SigningAlgorithm::RS256, pem).unwrap();
+    let auth = ClientAuth::private_key_jwt("svc", key.clone());
+    let grant = Grant::password("ann", secret("grant-password"));
+    let flow = DeviceFlow::new(|prompt| tracing::info!("device prompt: {prompt:?}"))
+        .endpoint("/oauth/device");
+    printed.extend([
+        format!("{key:?}"),
+        format!("{auth:?}"),
+        format!("{grant:?}"),
+        format!("{flow:?}"),
+        format!("{:?}", ClientAuth::basic("svc", secret("basic-secret"))),
+        format!(
+            "{:?}",
+            JwtBearer::signed(key.clone(), "svc", "ann").claim("x", secret("claim"))
+        ),
+    ]);
+    let signed = BodyTokenFetcher::builder("signed")
+        .endpoint("/oauth/token")
+        .client_auth(auth)
+        .grant(Grant::jwt_bearer(
+            JwtBearer::signed(key, "svc", "ann").claim("x", secret("claim")),
+        ))
+        .build()
+        .unwrap();
+    let basic = BodyTokenFetcher::builder("basic")
+        .endpoint("/oauth/token")
+        .client_auth(ClientAuth::basic("svc", secret("basic-secret")))
+        .grant(grant)
+        .build()
+        .unwrap();
+    let tv = BodyTokenFetcher::builder("tv")
+        .endpoint("/oauth/poll")
+        .client_auth(ClientAuth::secret_jwt("tv", secret("jwt-secret")))
+        .grant(Grant::device_code(flow))
+        .build()
+        .unwrap();
+    printed.extend([
+        format!("{signed:?}"),
+        format!("{basic:?}"),
+        format!("{tv:?}"),
+    ]);
+    let engine = Engine::builder()
+        .base_url(server.uri())
+        .step(signed)
+        .step(basic)
+        .step(tv)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    printed.push(format!("{engine:?}"));
+    for name in ["signed", "basic"] {
+        let token = engine.token_by_name(name).await.unwrap();
+        printed.push(format!("{token:?}"));
+    }
+    let error = engine.token_by_name("tv").await.unwrap_err();
+    assert_eq!(error.oauth().unwrap().error, "access_denied");
+    printed.extend([format!("{error}"), format!("{error:?}")]);
+
+    let mut never_printed = vec![pem.lines().nth(1).unwrap().to_owned()];
+    for request in server.received_requests().await.unwrap() {
+        let form: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&request.body).unwrap_or_default();
+        for (key, value) in form {
+            if key == "client_assertion" || key == "assertion" {
+                never_printed.push(value);
+            }
+        }
+    }
+    assert!(never_printed.len() >= 4, "{never_printed:?}");
+    never_printed
 }
