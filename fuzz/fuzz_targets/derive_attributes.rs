@@ -14,6 +14,8 @@ mod ctxt;
 mod expand;
 #[path = "../../tokenfetch-derive/src/fallback.rs"]
 mod fallback;
+#[path = "../../tokenfetch-derive/src/oauth_attr.rs"]
+mod oauth_attr;
 #[path = "../../tokenfetch-derive/src/symbol.rs"]
 mod symbol;
 #[path = "../../tokenfetch-derive/src/valid.rs"]

@@ -59,6 +59,27 @@ pub fn status_error(status: u16, headers: &[(&[u8], &[u8])], body: &[u8]) -> Opt
     (!response.status().is_success()).then(|| response.error())
 }
 
+/// An issuer's metadata from a discovery document's 2xx answer.
+pub fn discovery_document(issuer: &str, body: &[u8]) -> Option<Result<crate::ProviderMetadata>> {
+    let issuer = url::Url::parse(issuer).ok()?;
+    let response = response(200, &[(b"content-type", b"application/json")], body)?;
+    Some(crate::oauth::read_discovery(&issuer, &response))
+}
+
+/// What a device authorization response (RFC 8628 §3.2) shows the user, and the
+/// polling interval.
+pub fn device_authorization(body: &[u8]) -> Result<(crate::DevicePrompt, Duration)> {
+    let response =
+        response(200, &[(b"content-type", b"application/json")], body).expect("200 is a status");
+    crate::fetchers::read_authorization(&response, Duration::from_secs(1800))
+        .map(|(_, prompt, interval)| (prompt, interval))
+}
+
+/// The `exp` of a token, read as a JWT.
+pub fn jwt_expiry(token: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    crate::oauth::jwt_expiry(token)
+}
+
 /// The tokens of a token file's contents.
 pub fn token_file(bytes: &[u8]) -> Result<Vec<(String, StoredToken)>> {
     let contents = crate::store::FileStore::parse(Path::new("tokens.json"), bytes)?;

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::http_step::HttpStep;
 use super::request::TokenRequest;
+use crate::http::HttpResponse;
 use crate::model::{Error, ErrorKind, OAuthError, Result, Secret, TokenData};
 use crate::step::Context;
 
@@ -188,26 +189,15 @@ pub(crate) async fn run(
         .send(request.to_reqwest(&step.http, context)?)
         .await
         .map_err(|error| error.during(during))?;
-    let authorization: Authorization = response.json().map_err(|error| error.during(during))?;
-    let seconds = |value: Option<f64>, default: Duration| match value {
-        Some(value) if value.is_finite() && value >= 0.0 => {
-            Duration::from_secs_f64(value.min(86_400.0))
-        }
-        _ => default,
-    };
-    let expires_in = seconds(authorization.expires_in, flow.max_wait).min(flow.max_wait);
-    let mut interval = seconds(authorization.interval, DEFAULT_INTERVAL);
-    (flow.on_prompt)(&DevicePrompt {
-        user_code: authorization.user_code,
-        verification_uri: authorization.verification_uri,
-        verification_uri_complete: authorization.verification_uri_complete,
-        expires_in,
-    });
+    let (device_code, prompt, mut interval) =
+        read_authorization(&response, flow.max_wait).map_err(|error| error.during(during))?;
+    let expires_in = prompt.expires_in;
+    (flow.on_prompt)(&prompt);
 
     let deadline = Instant::now() + expires_in;
     let mut poll = template.into_owned();
     poll.remove_data("scope");
-    poll.set_data("device_code", authorization.device_code);
+    poll.set_data("device_code", device_code);
     loop {
         if Instant::now() + interval >= deadline {
             tokio::time::sleep_until(deadline).await;
@@ -228,6 +218,29 @@ pub(crate) async fn run(
             None => return Err(error),
         }
     }
+}
+
+/// The device code, what the user is shown, and the polling interval, from the
+/// device authorization response; the code's lifetime is capped at `max_wait`.
+pub(crate) fn read_authorization(
+    response: &HttpResponse,
+    max_wait: Duration,
+) -> Result<(Secret, DevicePrompt, Duration)> {
+    let authorization: Authorization = response.json()?;
+    let seconds = |value: Option<f64>, default: Duration| match value {
+        Some(value) if value.is_finite() && value >= 0.0 => {
+            Duration::from_secs_f64(value.min(86_400.0))
+        }
+        _ => default,
+    };
+    let prompt = DevicePrompt {
+        user_code: authorization.user_code,
+        verification_uri: authorization.verification_uri,
+        verification_uri_complete: authorization.verification_uri_complete,
+        expires_in: seconds(authorization.expires_in, max_wait).min(max_wait),
+    };
+    let interval = seconds(authorization.interval, DEFAULT_INTERVAL);
+    Ok((authorization.device_code, prompt, interval))
 }
 
 /// The error when the code expires before the user answers.

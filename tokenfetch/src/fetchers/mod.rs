@@ -24,6 +24,8 @@ pub use self::request::{ContentType, TokenRequest};
 pub use self::signed_jwt::SignedJwtFetcher;
 
 #[cfg(feature = "fuzzing")]
+pub(crate) use self::device::read_authorization;
+#[cfg(feature = "fuzzing")]
 pub(crate) use self::extract::{BodyFields, token_from_header};
 #[cfg(feature = "middleware")]
 pub(crate) use self::injection::format_token;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::http::HttpSettings;
+use crate::http::{HttpResponse, HttpSettings};
 use crate::model::{Error, Result, redacted_url};
 use crate::step::Context;
 
@@ -93,8 +93,8 @@ async fn fetch(
         }
         other => other.map(|body| (openid, body)),
     };
-    let (url, document) = response?;
-    metadata(issuer, document).map(Arc::new).map_err(|error| {
+    let (url, response) = response?;
+    read(issuer, &response).map(Arc::new).map_err(|error| {
         error.during(format_args!(
             "the discovery document at `{}`",
             redacted_url(&url)
@@ -102,16 +102,19 @@ async fn fetch(
     })
 }
 
-async fn get(http: &HttpSettings, url: &Url, context: &Context) -> Result<Document> {
-    let during = || format!("reading the discovery document at `{}`", redacted_url(url));
-    let request = http
-        .request(Method::GET, url.as_str(), context)
-        .map_err(|error| error.during(during()))?;
-    let response = http
-        .send(request)
-        .await
-        .map_err(|error| error.during(during()))?;
-    response.json().map_err(|error| error.during(during()))
+async fn get(http: &HttpSettings, url: &Url, context: &Context) -> Result<HttpResponse> {
+    let request = http.request(Method::GET, url.as_str(), context)?;
+    http.send(request).await.map_err(|error| {
+        error.during(format_args!(
+            "reading the discovery document at `{}`",
+            redacted_url(url)
+        ))
+    })
+}
+
+/// The metadata in a discovery document's answer, checked against `issuer`.
+pub(crate) fn read(issuer: &Url, response: &HttpResponse) -> Result<ProviderMetadata> {
+    metadata(issuer, response.json()?)
 }
 
 /// Checks the document against the issuer asked for (OpenID Connect Discovery
@@ -131,10 +134,11 @@ fn metadata(issuer: &Url, document: Document) -> Result<ProviderMetadata> {
     }
     let endpoint = |name: &str, value: Option<String>| -> Result<Option<Url>> {
         value
-            .map(|value| {
-                Url::parse(&value).map_err(|_| {
-                    Error::bad_response(format!("its `{name}` is not an absolute URL"))
-                })
+            .map(|value| match Url::parse(&value) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(url),
+                _ => Err(Error::bad_response(format!(
+                    "its `{name}` is not an absolute http(s) URL"
+                ))),
             })
             .transpose()
     };

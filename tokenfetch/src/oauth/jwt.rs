@@ -260,8 +260,10 @@ pub(crate) fn unique_id() -> String {
 /// checking the signature, and used only to know when to renew the token.
 pub(crate) fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
     let mut parts = token.split('.');
-    let (_header, payload) = (parts.next()?, parts.next()?);
-    parts.next()?;
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
     if payload.len() > 64 * 1024 {
         return None;
     }
