@@ -246,8 +246,8 @@ async fn a_derived_device_flow_polls_until_approved() {
         server: server.uri(),
         client: "tv-app",
     };
-    assert!(!step.repeatable());
-    assert_eq!(step.load_timeout(), Some(Duration::from_secs(30 * 60)));
+    assert!(step.repeatable());
+    assert_eq!(step.load_timeout(), Some(Duration::from_secs(31 * 60)));
     let token: TokenData = step.fetch(&Context::new()).await.unwrap();
     assert_eq!(token.access_token().expose(), "tv");
     assert_eq!(

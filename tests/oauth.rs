@@ -825,7 +825,8 @@ async fn the_device_flow_polls_at_the_interval_and_slows_down_when_told() {
     let (server, device) = device_server(1, 600, answers).await;
     let prompts = Arc::new(Mutex::new(Vec::new()));
     let fetcher = device_step(&server, Arc::clone(&prompts));
-    assert!(!fetcher.repeatable());
+    // Each fetch asks for a new device code: a used one is never sent again.
+    assert!(fetcher.repeatable());
     let started = Instant::now();
     let token = fetcher.fetch(&Context::new()).await.unwrap();
     assert_eq!(token.access_token().expose(), "tv-token");
@@ -881,6 +882,29 @@ async fn the_device_flow_stops_on_access_denied_and_on_expiry() {
     assert_eq!(device.polls.lock().unwrap().len(), 2);
     assert!(!format!("{error} {error:?}").contains("DEVICE-CODE-SECRET"));
 
+    // A failing server does not end the flow: the user may be approving.
+    let (server, device) = device_server(
+        0,
+        600,
+        vec![
+            ResponseTemplate::new(503).set_body_json(json!({"error": "temporarily_unavailable"})),
+            ResponseTemplate::new(200).set_body_json(json!({"access_token": "late"})),
+        ],
+    )
+    .await;
+    let token = device_step(&server, Arc::default())
+        .fetch(&Context::new())
+        .await
+        .unwrap();
+    assert_eq!(token.access_token().expose(), "late");
+    let polls = device.polls.lock().unwrap().clone();
+    // The server's interval of 0 is taken as 1 s; after the failure, 2 s.
+    assert!(
+        polls[1].0 - polls[0].0 >= Duration::from_secs(2),
+        "{:?}",
+        polls[1].0 - polls[0].0
+    );
+
     let (server, _) = device_server(1, 2, vec![pending("authorization_pending"); 5]).await;
     let error = device_step(&server, Arc::default())
         .fetch(&Context::new())
@@ -896,6 +920,109 @@ async fn the_device_flow_stops_on_access_denied_and_on_expiry() {
         .await
         .unwrap_err();
     assert_eq!(error.oauth().unwrap().error, "expired_token");
+}
+
+#[tokio::test]
+async fn an_engine_renews_a_device_token_with_a_new_flow() {
+    let server = MockServer::start().await;
+    let authorizations = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&authorizations);
+    Mock::given(path("/device"))
+        .respond_with(move |_: &Request| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "device_code": format!("code-{n}"), "user_code": "U",
+                "verification_uri": "https://example.com/device", "interval": 1
+            }))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(path("/token"))
+        .respond_with(|request: &Request| {
+            let code = body(request)
+                .rsplit("device_code=")
+                .next()
+                .unwrap()
+                .split('&')
+                .next()
+                .unwrap()
+                .to_owned();
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": format!("for-{code}"), "expires_in": 1}))
+        })
+        .mount(&server)
+        .await;
+    let engine = Engine::builder()
+        .step(device_step(&server, Arc::default()))
+        .refresh_policy(
+            tokenfetch::RefreshPolicy::default()
+                .margin(Duration::ZERO)
+                .jitter(Duration::ZERO),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        engine
+            .token_by_name("tv")
+            .await
+            .unwrap()
+            .access_token()
+            .expose(),
+        "for-code-0"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // No refresh token: the expired token is renewed by a new flow, with a new code.
+    assert_eq!(
+        engine
+            .token_by_name("tv")
+            .await
+            .unwrap()
+            .access_token()
+            .expose(),
+        "for-code-1"
+    );
+    assert_eq!(authorizations.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_grant_is_never_sent_in_a_query_string_or_as_json() {
+    for builder in [
+        BodyTokenFetcher::builder("api")
+            .endpoint("https://auth.example.com/token")
+            .get(),
+        BodyTokenFetcher::builder("api")
+            .endpoint("https://auth.example.com/token")
+            .json(),
+    ] {
+        let error = builder
+            .client_auth(ClientAuth::post("id", "secret"))
+            .grant(Grant::client_credentials())
+            .build()
+            .unwrap_err();
+        assert!(error.to_string().contains("form POST"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn steps_reaching_an_issuer_differently_do_not_share_its_metadata() {
+    let (server, reads) = issuer_server(None).await;
+    let strict = discovered_step("strict", &server.uri(), ClientAuth::post("id", "s"));
+    let other = BodyTokenFetcher::builder("other")
+        .issuer(server.uri())
+        .timeout(Duration::from_secs(5))
+        .client_auth(ClientAuth::post("id", "s"))
+        .grant(Grant::client_credentials())
+        .build()
+        .unwrap();
+    let engine = Engine::builder().step(strict).step(other).build().unwrap();
+    engine.token_by_name("strict").await.unwrap();
+    engine.token_by_name("other").await.unwrap();
+    assert_eq!(reads.load(Ordering::SeqCst), 2);
+    // Outside an engine, a step reads the document once, for all its fetches.
+    let alone = discovered_step("alone", &server.uri(), ClientAuth::post("id", "s"));
+    alone.fetch(&Context::new()).await.unwrap();
+    alone.fetch(&Context::new()).await.unwrap();
+    assert_eq!(reads.load(Ordering::SeqCst), 3);
 }
 
 #[test]

@@ -74,12 +74,12 @@ fn expand(input: &Input) -> TokenStream {
         .as_ref()
         .is_some_and(|source| source.refresh_grant)
         || grant_kind(input) == Some(GrantKind::RefreshToken);
+    // A device flow waits for a person: the flow's load timeout, without
+    // building the fetcher (an engine asks the fetcher it prepared).
     let load_timeout = (grant_kind(input) == Some(GrantKind::DeviceCode)).then(|| {
         quote! {
             fn load_timeout(&self) -> ::core::option::Option<::core::time::Duration> {
-                __TokenStepFetcher::__fetcher(self)
-                    .ok()
-                    .and_then(|fetcher| #private::TokenFetcher::load_timeout(&fetcher))
+                #private::device_flow_load_timeout()
             }
         }
     });

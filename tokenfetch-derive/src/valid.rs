@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use syn::Type;
 
 use crate::ast::{Field, Input};
-use crate::attr::{Dependency, FieldRole};
+use crate::attr::{ContentType, Dependency, FieldRole, Method};
 use crate::ctxt::Ctxt;
 use crate::oauth_attr::{AuthMethod, GrantKind};
 use crate::symbol::*;
@@ -207,6 +207,15 @@ fn check_client_auth(cx: &Ctxt, input: &Input) {
         return;
     };
     let method = &auth.ident;
+    if !input.attrs.grant.seen()
+        && let Some(endpoint) = &input.attrs.endpoint.value
+        && (endpoint.method == Method::Get || endpoint.content_type == ContentType::Json)
+    {
+        cx.error_spanned_by(
+            &endpoint.path,
+            format!("`#[{CLIENT_AUTH}({method})]` is sent in a form POST (RFC 6749 §3.2): remove `method = \"GET\"` and `content_type = \"json\"` from `#[{ENDPOINT}]`"),
+        );
+    }
     if client_id.is_none() {
         cx.error_spanned_by(
             method,
@@ -281,8 +290,16 @@ fn check_grant(cx: &Ctxt, input: &Input) {
             format!("`#[{GRANT}({kind})]` reads the token from the body, as OAuth 2.0 sends it; remove `#[{TOKEN_HEADER}]`"),
         );
     }
+    if let Some(endpoint) = &input.attrs.endpoint.value
+        && (endpoint.method == Method::Get || endpoint.content_type == ContentType::Json)
+    {
+        cx.error_spanned_by(
+            &endpoint.path,
+            format!("`#[{GRANT}({kind})]` is sent as a form POST (RFC 6749 §3.2): remove `method = \"GET\"` and `content_type = \"json\"` from `#[{ENDPOINT}]`"),
+        );
+    }
     let body_field = |name: &str| {
-        input.fields.iter().any(|field| {
+        input.fields.iter().find(|field| {
             matches!(field.role, FieldRole::Body(_))
                 && field.wire_name().is_some_and(|wire| wire.value() == name)
         })
@@ -293,11 +310,16 @@ fn check_grant(cx: &Ctxt, input: &Input) {
         _ => &[],
     };
     for name in required {
-        if !body_field(name) {
-            cx.error_spanned_by(
+        match body_field(name) {
+            None => cx.error_spanned_by(
                 kind,
                 format!("`#[{GRANT}({kind})]` sends `{name}`: add a field `{name}` (or one marked `#[field(\"{name}\")]`)"),
-            );
+            ),
+            Some(field) if field.option.is_some() => cx.error_spanned_by(
+                field.ty,
+                format!("`#[{GRANT}({kind})]` always sends `{name}`: the field cannot be an `Option`"),
+            ),
+            Some(_) => {}
         }
     }
     match grant.kind {

@@ -65,6 +65,12 @@ pub fn request_value<T: RequestValue<Via> + ?Sized, Via>(value: &T) -> Secret {
     value.request_value()
 }
 
+/// The load timeout of a derived step with the device flow, whose `max_wait` is
+/// the default.
+pub fn device_flow_load_timeout() -> Option<std::time::Duration> {
+    Some(crate::DeviceFlow::new(|_| {}).load_timeout())
+}
+
 /// The text of a field the derive reads as a string (a client id, a base URL, an
 /// issuer): what it would send.
 pub fn text<T: RequestValue<Via> + ?Sized, Via>(value: &T) -> String {

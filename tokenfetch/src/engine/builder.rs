@@ -135,6 +135,8 @@ impl EngineBuilder {
         };
         let fetchers: Vec<&dyn TokenFetcher> = self.steps.iter().map(|(f, _)| &**f).collect();
         let keys = store_keys(&fetchers, &graph, base_url.as_ref());
+        let own: Vec<Option<Duration>> = fetchers.iter().map(|f| f.load_timeout()).collect();
+        let load_timeouts = graph.load_timeouts(&own, self.retry.load_timeout_value());
         let mut by_type = FxHashMap::default();
         for (index, (_, type_id)) in self.steps.iter().enumerate() {
             by_type.entry(*type_id).or_insert(index);
@@ -143,9 +145,11 @@ impl EngineBuilder {
             .steps
             .into_iter()
             .zip(keys)
-            .map(|((fetcher, _), key)| Step {
+            .zip(load_timeouts)
+            .map(|(((fetcher, _), key), load_timeout)| Step {
                 name: fetcher.name().to_owned(),
                 key,
+                load_timeout,
                 fetcher,
                 slot: Slot::default(),
             })

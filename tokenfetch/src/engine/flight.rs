@@ -94,10 +94,7 @@ impl Inner {
             status = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
         );
-        let load_timeout = step
-            .fetcher
-            .load_timeout()
-            .unwrap_or_else(|| self.retry.load_timeout_value());
+        let load_timeout = step.load_timeout;
         let deadline = started + load_timeout;
         let result = tokio::time::timeout(
             load_timeout,

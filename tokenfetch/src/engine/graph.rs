@@ -2,6 +2,8 @@
 //! registered, no step depending on itself, no cycle) and turns names into indices
 //! so that resolving a step never looks a name up again.
 
+use std::time::Duration;
+
 use rustc_hash::FxHashMap;
 
 use crate::model::GraphError;
@@ -15,6 +17,44 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
+    /// The load timeout of each step: the engine's `default`, unless the step or
+    /// a step it depends on (transitively) sets its own: then the step's own (or
+    /// the default) plus the longest of its dependencies', since a load waits for
+    /// its dependencies' loads before it sends anything.
+    pub(crate) fn load_timeouts(
+        &self,
+        own: &[Option<Duration>],
+        default: Duration,
+    ) -> Vec<Duration> {
+        fn visit(
+            graph: &Graph,
+            index: usize,
+            own: &[Option<Duration>],
+            default: Duration,
+            memo: &mut Vec<Option<Option<Duration>>>,
+        ) -> Option<Duration> {
+            if let Some(known) = memo[index] {
+                return known;
+            }
+            let longest = graph.dependencies[index]
+                .iter()
+                .filter_map(|&dependency| visit(graph, dependency, own, default, memo))
+                .max();
+            let timeout = match (own[index], longest) {
+                (None, None) => None,
+                (mine, longest) => {
+                    Some(mine.unwrap_or(default) + longest.unwrap_or(Duration::ZERO))
+                }
+            };
+            memo[index] = Some(timeout);
+            timeout
+        }
+        let mut memo = vec![None; own.len()];
+        (0..own.len())
+            .map(|index| visit(self, index, own, default, &mut memo).unwrap_or(default))
+            .collect()
+    }
+
     /// Checks steps given as `(name, dependency names)`, in registration order.
     pub(crate) fn new(steps: &[(&str, Vec<&str>)]) -> Result<Graph, GraphError> {
         let mut index = FxHashMap::with_capacity_and_hasher(steps.len(), Default::default());
@@ -101,6 +141,25 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_load_timeout_reaches_the_steps_that_wait_for_it() {
+        // device <- exchange <- api, and a step of its own.
+        let graph = Graph::new(&[
+            ("device", vec![]),
+            ("exchange", vec!["device"]),
+            ("api", vec!["exchange"]),
+            ("alone", vec![]),
+        ])
+        .unwrap();
+        let minute = Duration::from_secs(60);
+        let own = [Some(30 * minute), None, None, None];
+        assert_eq!(
+            graph.load_timeouts(&own, minute),
+            [30 * minute, 31 * minute, 32 * minute, minute]
+        );
+        assert_eq!(graph.load_timeouts(&[None; 4], minute), [minute; 4]);
+    }
 
     #[test]
     fn valid_diamond() {

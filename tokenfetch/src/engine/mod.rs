@@ -113,6 +113,8 @@ struct Step {
     name: String,
     /// The step's key in the store; `None` when it is never shared.
     key: Option<StoreKey>,
+    /// The longest one load may take (see [`Graph::load_timeouts`]).
+    load_timeout: Duration,
     slot: Slot,
 }
 

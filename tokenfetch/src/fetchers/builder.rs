@@ -394,11 +394,25 @@ impl<S> FetcherBuilder<S> {
                     redacted_endpoint(issuer)
                 )))
             })?;
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(fail(Error::config(
+                    "an issuer has no query or fragment (RFC 8414 §2); give the issuer alone",
+                )));
+            }
             http.url(url.as_str(), &Context::new()).map_err(fail)?;
             endpoint.issuer = Some(url);
         }
         if let Some(auth) = &endpoint.client_auth {
             auth.validate().map_err(fail)?;
+        }
+        if (endpoint.client_auth.is_some() || grant.is_some())
+            && (self.method != Method::POST || self.content_type != ContentType::Form)
+        {
+            // RFC 6749 §3.2: a token request is a form POST; in a query string the
+            // credentials would reach every log on the way.
+            return Err(fail(Error::config(
+                "an OAuth 2.0 grant or client authentication is sent as a form POST (RFC 6749 §3.2); remove `get()` / `json()`",
+            )));
         }
         let mut device = None;
         if let Some(grant) = grant {
@@ -426,7 +440,7 @@ impl<S> FetcherBuilder<S> {
                 device = Some(flow.clone());
             }
         }
-        let endpoint_path = match (self.endpoint.take(), &endpoint.issuer) {
+        let path = match (self.endpoint.take(), &endpoint.issuer) {
             (Some(path), _) => path,
             (None, Some(_)) => {
                 endpoint.from_issuer = true;
@@ -438,11 +452,10 @@ impl<S> FetcherBuilder<S> {
                 )));
             }
         };
-        let endpoint_value = endpoint_path;
-        if !endpoint.from_issuer && url::Url::parse(&endpoint_value).is_ok() {
+        if !endpoint.from_issuer && Url::parse(&path).is_ok() {
             // An absolute endpoint is checked now (scheme, plain http); a relative
             // one when the engine's base URL is known.
-            http.url(&endpoint_value, &Context::new()).map_err(fail)?;
+            http.url(&path, &Context::new()).map_err(fail)?;
         }
         let mut headers = HeaderMap::new();
         for (key, value) in &self.headers {
@@ -456,7 +469,7 @@ impl<S> FetcherBuilder<S> {
         }
         let mut template = RequestTemplate::new(
             self.method,
-            endpoint_value,
+            path,
             headers,
             self.query,
             self.data,
@@ -514,9 +527,6 @@ impl FetcherBuilder<BodySource> {
     /// to `depends_on`. A refresh token grant also turns on
     /// [`refresh_grant`](FetcherBuilder::refresh_grant).
     pub fn grant(mut self, grant: Grant) -> Self {
-        if grant.is_refresh_token() {
-            self.source.refresh_grant = true;
-        }
         self.source.grant = Some(grant);
         self
     }
@@ -556,9 +566,15 @@ impl FetcherBuilder<BodySource> {
 
     /// Checks the settings and builds the fetcher.
     pub fn build(self) -> Result<BodyTokenFetcher> {
+        let refresh_grant = self.source.refresh_grant
+            || self
+                .source
+                .grant
+                .as_ref()
+                .is_some_and(Grant::is_refresh_token);
         let source = TokenSource::Body {
             fields: self.source.fields.clone(),
-            refresh_grant: self.source.refresh_grant,
+            refresh_grant,
         };
         let refresh_data = self.source.refresh_data.clone();
         let grant = self.source.grant.clone();

@@ -2,7 +2,8 @@
 //! device code, hands the user code and the verification URI to the user's
 //! callback as a [`DevicePrompt`], then polls the token endpoint at the server's
 //! interval until the user approves, refuses, or the code expires. A device code
-//! is used for one flow only: a new fetch starts a new flow.
+//! is used for one flow only: each fetch starts a new flow (and asks the user
+//! again), which is how a step without a usable refresh token is renewed.
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,6 +24,13 @@ const PENDING: &str = "authorization_pending";
 const SLOW_DOWN: &str = "slow_down";
 /// The interval when the server names none (RFC 8628 §3.2).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// The shortest interval: a server's `0` does not make the client spin.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest wait between polls after transient failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// What a load of the flow may take beyond `max_wait`: the device authorization
+/// request and the last poll.
+const LOAD_SLACK: Duration = Duration::from_secs(60);
 /// What `slow_down` adds to the interval (RFC 8628 §3.5).
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
@@ -35,7 +43,8 @@ const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 /// [`ClientAuth::none`](crate::ClientAuth::none) with the client id) goes with
 /// both requests, and the grant's scopes with the first. Polling follows the
 /// server: `interval` seconds apart (5 without one), 5 s more after each
-/// `slow_down`, on after `authorization_pending` and after transient failures; a
+/// `slow_down`, on after `authorization_pending` and after transient failures
+/// (waiting longer after each, as `Retry-After` says or up to a minute); a
 /// refusal (`access_denied`), an expired code (`expired_token`, or the code's
 /// `expires_in` passing) ends the flow with a
 /// [`Refused`](crate::ErrorKind::Refused) error carrying that OAuth error code.
@@ -87,9 +96,9 @@ impl DeviceFlow {
         self
     }
 
-    /// The longest the flow may take.
-    pub(crate) fn max_wait_value(&self) -> Duration {
-        self.max_wait
+    /// The longest one load of a step with this flow may take.
+    pub(crate) fn load_timeout(&self) -> Duration {
+        self.max_wait + LOAD_SLACK
     }
 
     pub(crate) fn endpoint_value(&self) -> Option<&str> {
@@ -198,24 +207,36 @@ pub(crate) async fn run(
     let mut poll = template.into_owned();
     poll.remove_data("scope");
     poll.set_data("device_code", device_code);
+    let mut wait = interval;
     loop {
-        if Instant::now() + interval >= deadline {
-            tokio::time::sleep_until(deadline).await;
-            return Err(expired(expires_in));
-        }
-        tokio::time::sleep(interval).await;
+        // The last poll goes out when the code expires; the server has the
+        // final word on whether the user approved in time.
+        let last = Instant::now() + wait >= deadline;
+        tokio::time::sleep_until((Instant::now() + wait).min(deadline)).await;
         let error = match step.send(&poll, context).await {
             Ok(token) => return Ok(token),
             Err(error) => error,
         };
-        match error.oauth().map(|oauth| oauth.error.as_str()) {
-            Some(PENDING) => {}
-            Some(SLOW_DOWN) => interval += SLOW_DOWN_STEP,
-            Some(_) => return Err(error.during("the device authorization ended")),
-            None if error.is_retryable() => {
-                tracing::debug!(step = %step.name, "device flow poll failed, polling on: {error}");
+        wait = interval;
+        if error.is_retryable() {
+            // A failing server or network: the user may be approving right now,
+            // so poll on, further apart.
+            let backoff = error.retry_after().unwrap_or(wait * 2).min(MAX_BACKOFF);
+            tracing::debug!(step = %step.name, "device flow poll failed, polling on: {error}");
+            wait = backoff.max(interval);
+        } else {
+            match error.oauth().map(|oauth| oauth.error.as_str()) {
+                Some(PENDING) => {}
+                Some(SLOW_DOWN) => {
+                    interval += SLOW_DOWN_STEP;
+                    wait = interval;
+                }
+                Some(_) => return Err(error.during("the device authorization ended")),
+                None => return Err(error),
             }
-            None => return Err(error),
+        }
+        if last {
+            return Err(expired(expires_in));
         }
     }
 }
@@ -239,7 +260,7 @@ pub(crate) fn read_authorization(
         verification_uri_complete: authorization.verification_uri_complete,
         expires_in: seconds(authorization.expires_in, max_wait).min(max_wait),
     };
-    let interval = seconds(authorization.interval, DEFAULT_INTERVAL);
+    let interval = seconds(authorization.interval, DEFAULT_INTERVAL).max(MIN_INTERVAL);
     Ok((authorization.device_code, prompt, interval))
 }
 

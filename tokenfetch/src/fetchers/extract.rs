@@ -136,7 +136,11 @@ impl BodyFields {
             && let Some(at) = instant(&value, &self.expires_at)?
         {
             token = token.with_expires_at(at);
-        } else if let Some(at) = jwt_expiry(token.access_token().expose()) {
+        } else if let Some(at) = jwt_expiry(token.access_token().expose())
+            && at > Utc::now()
+        {
+            // An `exp` already past says more about the clocks than the token:
+            // it is left unknown, as without a JWT.
             token = token.with_expires_at(at);
         }
         if let Some(Value::String(refresh)) = object.remove(&self.refresh_token)

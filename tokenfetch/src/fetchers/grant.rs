@@ -31,7 +31,7 @@ pub mod token_type {
 }
 
 /// The `grant_type` of the JWT bearer grant (RFC 7523 §2.1).
-const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// The `grant_type` of token exchange (RFC 8693 §2.1).
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// The `grant_type` of the device flow's token request (RFC 8628 §3.4).
@@ -373,7 +373,7 @@ impl JwtBearer {
 /// The steps named are added to `depends_on`; the response's `issued_token_type`
 /// is kept on the token ([`TokenData::issued_token_type`](crate::TokenData::issued_token_type))
 /// and, when a [`requested_token_type`](TokenExchange::requested_token_type) is
-/// set, must be that type.
+/// set and the server names the type it issued, must be that type.
 #[derive(Clone, Debug)]
 pub struct TokenExchange {
     subject: ExchangedToken,

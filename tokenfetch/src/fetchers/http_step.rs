@@ -139,10 +139,13 @@ impl HttpStep {
         Ok(fresh)
     }
 
-    /// The single-use grant the step's request makes, if it makes one.
+    /// The single-use grant the step's request makes, if it makes one. A step
+    /// with the device flow asks for a new device code on every fetch, so it
+    /// never sends a used one again.
     fn single_use_grant(&self) -> Option<&str> {
         let grant = self.template.request.data("grant_type")?.expose();
-        SINGLE_USE_GRANTS.contains(&grant).then_some(grant)
+        let renewed_by_the_flow = self.device.is_some() && grant == DEVICE_CODE;
+        (SINGLE_USE_GRANTS.contains(&grant) && !renewed_by_the_flow).then_some(grant)
     }
 
     /// Every part of the step's request, in the explicit encoding of
@@ -218,6 +221,8 @@ impl fmt::Debug for HttpStep {
             .field("http", &self.http)
             .field("request", &self.template)
             .field("source", &self.source)
+            .field("endpoint", &self.endpoint)
+            .field("device", &self.device)
             .finish()
     }
 }
@@ -267,7 +272,7 @@ macro_rules! http_fetcher {
             }
 
             fn load_timeout(&self) -> Option<Duration> {
-                self.0.device.as_ref().map(DeviceFlow::max_wait_value)
+                self.0.device.as_ref().map(DeviceFlow::load_timeout)
             }
 
             /// Checks the URL the endpoint makes with the engine's base URL: its

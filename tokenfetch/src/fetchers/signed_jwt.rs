@@ -2,6 +2,7 @@
 //! signed by a key, such as the app JWT a GitHub App trades for an installation
 //! token.
 
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -41,7 +42,7 @@ use crate::step::{BoxFuture, Context, StepIdentity, TokenFetcher};
 /// # let _ = (app, installation);
 /// # Ok::<_, tokenfetch::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SignedJwtFetcher {
     name: String,
     key: SigningKey,
@@ -119,6 +120,19 @@ impl SignedJwtFetcher {
     }
 }
 
+/// Shows the claims' names, not their values, which may be secret.
+impl fmt::Debug for SignedJwtFetcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedJwtFetcher")
+            .field("name", &self.name)
+            .field("key", &self.key)
+            .field("lifetime", &self.lifetime)
+            .field("backdate", &self.backdate)
+            .field("claims", &self.claims.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 impl TokenFetcher for SignedJwtFetcher {
     fn name(&self) -> &str {
         &self.name
@@ -136,8 +150,7 @@ impl TokenFetcher for SignedJwtFetcher {
         }
     }
 
-    /// A lifetime of zero, or one shorter than the backdating, makes tokens that
-    /// are expired when made.
+    /// A lifetime of zero makes tokens that are expired when made.
     fn validate(&self, _base_url: Option<&Url>) -> Result<()> {
         if self.lifetime.is_zero() {
             return Err(Error::config(format!(

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use reqwest::header::AUTHORIZATION;
 use url::Url;
 
-use super::grant::SignedAssertion;
+use super::grant::{JWT_BEARER, SignedAssertion};
 use super::request::TokenRequest;
 use crate::http::HttpSettings;
-use crate::model::{Error, Result, TokenData, redacted_url, server_text};
-use crate::oauth::{ClientAuth, ProviderMetadata, assertion_claims, discover};
+use crate::model::{Error, Result, Secret, TokenData, redacted_url, server_text};
+use crate::oauth::{ClientAuth, Discovered, ProviderMetadata, assertion_claims, discover};
 use crate::step::{Context, StepIdentity};
 
 /// A step's OAuth settings that act when it sends.
@@ -25,6 +25,8 @@ pub(crate) struct TokenEndpoint {
     pub(crate) client_auth: Option<ClientAuth>,
     pub(crate) signed_assertion: Option<SignedAssertion>,
     pub(crate) requested_token_type: Option<String>,
+    /// The issuer's metadata when the step is fetched outside an engine.
+    pub(crate) discovered: Discovered,
 }
 
 impl TokenEndpoint {
@@ -40,7 +42,9 @@ impl TokenEndpoint {
         context: &Context,
     ) -> Result<Option<Arc<ProviderMetadata>>> {
         match &self.issuer {
-            Some(issuer) => discover(http, issuer, context).await.map(Some),
+            Some(issuer) => discover(http, issuer, context, &self.discovered)
+                .await
+                .map(Some),
             None => Ok(None),
         }
     }
@@ -63,7 +67,10 @@ impl TokenEndpoint {
         }
         let url = http.url(request.endpoint(), context)?;
         self.authenticate(&mut request, &url, metadata.as_deref())?;
-        if let Some(signed) = &self.signed_assertion {
+        // The JWT bearer grant's own request, not a refresh of its token.
+        if let Some(signed) = &self.signed_assertion
+            && request.data("grant_type").map(Secret::expose) == Some(JWT_BEARER)
+        {
             let audience = signed.audience.as_deref().unwrap_or(url.as_str());
             let claims = assertion_claims(
                 &signed.issuer,
@@ -99,7 +106,7 @@ impl TokenEndpoint {
     }
 
     /// Checks the answer: a token exchange that asked for a token type gets that
-    /// type (RFC 8693 §2.2.1).
+    /// type (RFC 8693 §2.2.1); an answer that names no type is taken as it is.
     pub(crate) fn check(&self, token: &TokenData) -> Result<()> {
         if let Some(requested) = &self.requested_token_type
             && let Some(issued) = token.issued_token_type()

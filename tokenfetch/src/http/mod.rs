@@ -130,6 +130,36 @@ impl HttpSettings {
         &self.headers
     }
 
+    /// What decides how a request travels, as text: certificate checks, plain
+    /// `http://`, the timeout, the default headers (as a digest) and the client
+    /// (a client given by the user is these settings' own). Two settings with one
+    /// key send a request the same way, so they may share what one of them read.
+    pub(crate) fn transport_key(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut headers = Sha256::new();
+        for (name, value) in &self.headers {
+            headers.update(name.as_str());
+            headers.update([0]);
+            headers.update(value.as_bytes());
+            headers.update([0]);
+        }
+        let client = self
+            .client
+            .as_ref()
+            .map_or(0, |_| Arc::as_ptr(&self.own_client) as usize);
+        let headers: String = headers
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!(
+            "verify={} plain_http={} timeout_ms={} client={client:x} headers={headers}",
+            self.verify_ssl,
+            self.plain_http.allowed,
+            self.timeout.as_millis(),
+        )
+    }
+
     /// The full URL of `endpoint`: itself when absolute, else joined to this
     /// fetcher's base URL or the context's.
     pub fn url(&self, endpoint: &str, context: &Context) -> Result<Url> {

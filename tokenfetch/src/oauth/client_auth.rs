@@ -295,15 +295,12 @@ fn form_encode(value: &str) -> String {
 impl fmt::Debug for ClientAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let method = match &self.method {
-            Method::Jwt(key) => format!("{:?}", key),
-            other => match other {
-                Method::None => "none",
-                Method::Post(_) => "client_secret_post",
-                Method::Basic { encoded: true, .. } => "client_secret_basic",
-                Method::Basic { encoded: false, .. } => "client_secret_basic (unencoded)",
-                _ => "client secret, method from the issuer's metadata",
-            }
-            .to_owned(),
+            Method::None => "none".to_owned(),
+            Method::Post(_) => "client_secret_post".to_owned(),
+            Method::Basic { encoded: true, .. } => "client_secret_basic".to_owned(),
+            Method::Basic { encoded: false, .. } => "client_secret_basic (unencoded)".to_owned(),
+            Method::Secret(_) => "client secret, method from the issuer's metadata".to_owned(),
+            Method::Jwt(key) => format!("{key:?}"),
         };
         f.debug_struct("ClientAuth")
             .field("client_id", &self.client_id)

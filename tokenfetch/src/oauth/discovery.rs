@@ -55,19 +55,25 @@ struct Document {
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
 
-/// One issuer's metadata, shared by the steps of an engine: the first step to ask
-/// fetches it while the others wait; a failure is not kept, so the next load
-/// tries again.
-#[derive(Default)]
-struct Discovered(OnceCell<Arc<ProviderMetadata>>);
+/// One issuer's metadata: the first step to ask fetches it while the others wait;
+/// a failure is not kept, so the next load tries again. An engine keeps one per
+/// issuer and transport (steps that reach the server differently, say one without
+/// certificate checks, never share what one of them read); a step keeps its own
+/// for when it is fetched outside an engine.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Discovered(Arc<OnceCell<Arc<ProviderMetadata>>>);
 
-/// The metadata of `issuer`, from the engine's cache or fetched through `http`.
+/// The metadata of `issuer`, from the engine's cache (else the step's `own`) or
+/// fetched through `http`.
 pub(crate) async fn discover(
     http: &HttpSettings,
     issuer: &Url,
     context: &Context,
+    own: &Discovered,
 ) -> Result<Arc<ProviderMetadata>> {
-    let cell = context.shared_cell::<Discovered>(issuer.as_str());
+    let key = format!("{issuer} {}", http.transport_key());
+    let shared = context.shared_cell::<Discovered>(&key);
+    let cell = shared.as_deref().unwrap_or(own);
     cell.0
         .get_or_try_init(|| fetch(http, issuer, context))
         .await
@@ -124,8 +130,11 @@ fn metadata(issuer: &Url, document: Document) -> Result<ProviderMetadata> {
     let stated = document
         .issuer
         .ok_or_else(|| Error::bad_response("it has no `issuer`"))?;
-    let trim = |text: &str| text.trim_end_matches('/').to_owned();
-    if trim(&stated) != trim(issuer.as_str()) {
+    // Exactly the issuer configured; only the `/` a URL without a path is written
+    // with may be left out.
+    let configured = issuer.as_str();
+    let same = stated == configured || (issuer.path() == "/" && format!("{stated}/") == configured);
+    if !same {
         return Err(Error::bad_response(format!(
             "it names the issuer `{}`, not `{}`; set `issuer` to the issuer exactly as the server names it",
             crate::model::server_text(&stated),

@@ -222,8 +222,9 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// The claims of an RFC 7523 assertion (§3): `iss`, `sub`, `aud`, `iat`, `exp` a
-/// `lifetime` ahead, a `jti` never used before, then `extra`.
+/// The claims of an RFC 7523 assertion (§3): `extra`, then `iss`, `sub`, `aud`,
+/// `iat`, `exp` a `lifetime` ahead and a `jti` never used before, which `extra`
+/// cannot replace.
 pub(crate) fn assertion_claims(
     issuer: &str,
     subject: &str,
@@ -232,16 +233,14 @@ pub(crate) fn assertion_claims(
     extra: &Map<String, Value>,
 ) -> Map<String, Value> {
     let now = Utc::now().timestamp();
-    let mut claims = Map::new();
+    // The extra claims first: the reserved ones below are never overwritten.
+    let mut claims = extra.clone();
     claims.insert("iss".into(), issuer.into());
     claims.insert("sub".into(), subject.into());
     claims.insert("aud".into(), audience.into());
     claims.insert("iat".into(), now.into());
     claims.insert("exp".into(), (now + seconds(lifetime)).into());
     claims.insert("jti".into(), unique_id().into());
-    for (key, value) in extra {
-        claims.insert(key.clone(), value.clone());
-    }
     claims
 }
 
@@ -251,9 +250,12 @@ pub(crate) fn seconds(duration: Duration) -> i64 {
     i64::try_from(whole).unwrap_or(i64::MAX / 2)
 }
 
-/// A 128-bit random identifier, in hex: a `jti` no two assertions share.
+/// A 128-bit identifier from the operating system's random source, in hex: a
+/// `jti` no two assertions share and nobody can predict.
 pub(crate) fn unique_id() -> String {
-    format!("{:032x}", fastrand::u128(..))
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system's random source answers");
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The `exp` claim of `token` if it is a JWT with a numeric `exp`: read without
@@ -273,7 +275,8 @@ pub(crate) fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
     if !exp.is_finite() {
         return None;
     }
-    DateTime::from_timestamp(exp.clamp(0.0, 32_503_680_000.0) as i64, 0)
+    let latest = (Utc::now() + crate::model::MAX_LIFETIME).timestamp() as f64;
+    DateTime::from_timestamp(exp.clamp(0.0, latest) as i64, 0)
 }
 
 #[cfg(test)]

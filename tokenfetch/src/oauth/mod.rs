@@ -12,7 +12,7 @@ pub use self::client_auth::{ClientAuth, JWT_BEARER_ASSERTION_TYPE};
 pub use self::discovery::ProviderMetadata;
 pub use self::jwt::{SigningAlgorithm, SigningKey};
 
-pub(crate) use self::discovery::discover;
 #[cfg(feature = "fuzzing")]
 pub(crate) use self::discovery::read as read_discovery;
+pub(crate) use self::discovery::{Discovered, discover};
 pub(crate) use self::jwt::{assertion_claims, jwt_expiry, seconds, unique_id};

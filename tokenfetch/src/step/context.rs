@@ -128,12 +128,12 @@ impl Context {
     }
 
     /// The value of type `T` under `key` that the steps of this context's engine
-    /// share; outside an engine, a new one.
-    pub(crate) fn shared_cell<T: Default + Send + Sync + 'static>(&self, key: &str) -> Arc<T> {
-        match &self.shared {
-            Some(cells) => cells.get(key),
-            None => Arc::new(T::default()),
-        }
+    /// share; `None` outside an engine.
+    pub(crate) fn shared_cell<T: Default + Send + Sync + 'static>(
+        &self,
+        key: &str,
+    ) -> Option<Arc<T>> {
+        self.shared.as_ref().map(|cells| cells.get(key))
     }
 
     /// The names of the steps whose tokens the context holds.
