@@ -13,6 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokenfetch::{
@@ -72,29 +73,44 @@ fn installed() -> bool {
 }
 
 impl Server {
+    /// Starts the server; a start that prints nothing within 30 s (Node.js has
+    /// been seen to stall at start-up, rarely, with several starting at once) is
+    /// killed and tried again, up to three times.
     fn start() -> Option<Server> {
         if !installed() {
             return None;
         }
-        let mut child = Command::new("node")
-            .arg("server.mjs")
-            .current_dir(server_dir())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("the server prints its address");
-        let started: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("the server's first line is not JSON: {line:?}"));
-        Some(Server {
-            child,
-            issuer: started["issuer"].as_str().unwrap().to_owned(),
-            refresh_token: started["refresh_token"].as_str().unwrap().to_owned(),
-        })
+        for _ in 0..3 {
+            let mut child = Command::new("node")
+                .arg("server.mjs")
+                .current_dir(server_dir())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("node starts");
+            let stdout = child.stdout.take().unwrap();
+            let (sender, receiver) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = BufReader::new(stdout).read_line(&mut line);
+                let _ = sender.send(line);
+            });
+            let Ok(line) = receiver.recv_timeout(Duration::from_secs(30)) else {
+                eprintln!("oidc-provider printed nothing within 30 s; starting it again");
+                let _ = child.kill();
+                let _ = child.wait();
+                continue;
+            };
+            let started: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|_| panic!("the server's first line is not JSON: {line:?}"));
+            return Some(Server {
+                child,
+                issuer: started["issuer"].as_str().unwrap().to_owned(),
+                refresh_token: started["refresh_token"].as_str().unwrap().to_owned(),
+            });
+        }
+        panic!("oidc-provider did not start in three tries");
     }
 
     fn client_credentials(&self, name: &str, auth: ClientAuth) -> BodyTokenFetcher {

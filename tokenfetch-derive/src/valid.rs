@@ -261,21 +261,29 @@ fn check_client_auth(cx: &Ctxt, input: &Input) {
 
 fn check_grant(cx: &Ctxt, input: &Input) {
     let key = role(input, |role| matches!(role, FieldRole::PrivateKey(_)));
-    let signs = input
-        .attrs
-        .client_auth
-        .value
-        .as_ref()
-        .is_some_and(|auth| auth.method == AuthMethod::PrivateKeyJwt);
+    let signs =
+        input
+            .attrs
+            .client_auth
+            .value
+            .as_ref()
+            .is_some_and(|auth| auth.method == AuthMethod::PrivateKeyJwt)
+            || input.attrs.grant.value.as_ref().is_some_and(|grant| {
+                grant.kind == GrantKind::JwtBearer && grant.assertion.is_none()
+            });
+    // An attribute that did not parse is reported already, and may have signed.
+    let unparsed = (input.attrs.client_auth.seen() && input.attrs.client_auth.value.is_none())
+        || (input.attrs.grant.seen() && input.attrs.grant.value.is_none());
+    if let Some(key) = key
+        && !signs
+        && !unparsed
+    {
+        cx.error_spanned_by(
+            key.ident,
+            format!("nothing signs with `#[{PRIVATE_KEY}]`: use `#[{CLIENT_AUTH}(private_key_jwt)]` or `#[{GRANT}(jwt_bearer, issuer = .., subject = ..)]`"),
+        );
+    }
     let Some(grant) = &input.attrs.grant.value else {
-        if let Some(key) = key
-            && !signs
-        {
-            cx.error_spanned_by(
-                key.ident,
-                format!("nothing signs with `#[{PRIVATE_KEY}]`: use `#[{CLIENT_AUTH}(private_key_jwt)]` or `#[{GRANT}(jwt_bearer, ..)]`"),
-            );
-        }
         return;
     };
     let kind = &grant.ident;
