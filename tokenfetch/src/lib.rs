@@ -62,7 +62,10 @@ pub use integrations::AuthMiddleware;
 #[cfg(feature = "blocking")]
 pub use integrations::blocking;
 
-pub use engine::{Engine, EngineBuilder, RefreshPolicy, RetryPolicy, StepHandle, TokenFuture};
+pub use engine::{
+    Engine, EngineBuilder, RefreshPolicy, RetryPolicy, StepGraph, StepHandle, StepState,
+    StepTiming, Timeline, TokenFuture, TokenOrigin,
+};
 pub use fetchers::{
     BodySource, BodyTokenFetcher, ContentType, DeviceFlow, DevicePrompt, FetcherBuilder, Grant,
     HeaderSource, HeaderTokenFetcher, Injection, JwtBearer, SignedJwtFetcher, TokenExchange,

@@ -20,6 +20,7 @@ pub fn expand(pipeline: &Pipeline) -> TokenStream {
     let mut members = Vec::new();
     let mut descriptions = Vec::new();
     let mut names = Vec::new();
+    let mut dependencies = Vec::new();
     let mut checks = Vec::new();
     for (index, step) in pipeline.steps.iter().enumerate() {
         let ty = step.ty;
@@ -38,6 +39,8 @@ pub fn expand(pipeline: &Pipeline) -> TokenStream {
         }
         descriptions.push(quote_spanned! {span=> <#ty as #private::PipelineField>::STEP });
         names.push(quote_spanned! {span=> <#ty as #private::PipelineField>::STEP.name() });
+        dependencies
+            .push(quote_spanned! {span=> <#ty as #private::PipelineField>::STEP.dependencies() });
         for rule in [quote!(duplicate), quote!(missing), quote!(cycle)] {
             checks.push(quote_spanned! {span=>
                 const _: () = if let ::core::option::Option::Some(error) = &__PIPELINE.#rule(#index) {
@@ -53,6 +56,7 @@ pub fn expand(pipeline: &Pipeline) -> TokenStream {
             #[automatically_derived]
             impl #private::TokenPipeline for #ident {
                 const STEP_NAMES: &'static [&'static str] = &[#(#names),*];
+                const DEPENDENCIES: &'static [&'static [&'static str]] = &[#(#dependencies),*];
 
                 fn add_steps(self, builder: #private::EngineBuilder) -> #private::EngineBuilder {
                     #(#adds)*
@@ -87,6 +91,7 @@ pub fn fallback(input: &DeriveInput, error: syn::Error) -> TokenStream {
             #[automatically_derived]
             impl #private::TokenPipeline for #ident {
                 const STEP_NAMES: &'static [&'static str] = &[];
+                const DEPENDENCIES: &'static [&'static [&'static str]] = &[];
 
                 fn add_steps(self, _: #private::EngineBuilder) -> #private::EngineBuilder {
                     ::core::unreachable!("the derive reported errors")

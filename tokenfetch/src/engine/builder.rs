@@ -150,6 +150,7 @@ impl EngineBuilder {
                 name: fetcher.name().to_owned(),
                 key,
                 load_timeout,
+                metrics: super::metrics::StepMetrics::new(fetcher.name()),
                 fetcher,
                 slot: Slot::default(),
             })
@@ -168,6 +169,9 @@ impl EngineBuilder {
                 lease,
                 timer: Arc::default(),
                 shared: Arc::default(),
+                recording_on: Default::default(),
+                recording: Default::default(),
+                explaining: Default::default(),
             }),
         })
     }

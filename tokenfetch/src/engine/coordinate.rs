@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures_util::future::{Either, select};
 use tokio::time::Instant;
 
+use super::report::TokenOrigin;
 use super::slot::Entry;
 use super::{Inner, Step};
 use crate::model::{Result, TokenData};
@@ -124,6 +125,7 @@ impl Inner {
                 Ok(LockOutcome::Busy) => {
                     tracing::debug!(step = %step.name, "another process is fetching; waiting for its token");
                     tokio::time::sleep(LOCK_POLL).await;
+                    step.metrics.lock_wait(LOCK_POLL);
                     if let Stored::Usable(entry) = self.stored(step, store, key, invalidated).await
                     {
                         return Ok(entry);
@@ -201,11 +203,14 @@ impl Inner {
                 }
                 let now = Instant::now();
                 tracing::debug!(step = %step.name, cache = "store", "token taken from the store");
-                Stored::Usable(Entry::new(
-                    Arc::new(stored.token),
-                    now + (refresh_after - age),
-                    now + remaining,
-                ))
+                Stored::Usable(
+                    Entry::new(
+                        Arc::new(stored.token),
+                        now + (refresh_after - age),
+                        now + remaining,
+                    )
+                    .with_origin(TokenOrigin::Store, 0),
+                )
             }
             Ok(None) => Stored::Nothing,
             Err(error) => {

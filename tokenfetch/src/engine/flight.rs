@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Inner;
+use super::report::TokenOrigin;
 use super::slot::{SharedFetch, Slot};
 use crate::model::{Error, ErrorKind, Result, TokenData};
 use crate::step::{BoxFuture, Context};
@@ -113,6 +114,17 @@ impl Inner {
         });
         let now = Instant::now();
         span.record("duration_ms", (now - started).as_millis() as u64);
+        self.record(
+            index,
+            started,
+            result.as_ref().map(|entry| (entry.origin, entry.attempts)),
+        );
+        step.metrics.loaded(
+            now - started,
+            result
+                .as_ref()
+                .map(|entry| entry.expires_at.saturating_duration_since(now)),
+        );
         let mut state = step.slot.state();
         match result {
             Ok(entry) => {
@@ -127,6 +139,7 @@ impl Inner {
                 state.failure = Some((now, error.clone()));
                 match step.slot.valid(now) {
                     Some(token) => {
+                        step.metrics.stale();
                         let _enter = span.enter();
                         tracing::warn!(
                             step = %step.name,
@@ -148,7 +161,10 @@ impl Inner {
         let tokens = try_join_all(dependencies.iter().map(|&dependency| {
             let slot = &self.steps[dependency].slot;
             match slot.fresh() {
-                Some(token) => futures_util::future::ready(Ok(token)).boxed(),
+                Some(token) => {
+                    self.record(dependency, Instant::now(), Ok((TokenOrigin::Memory, 0)));
+                    futures_util::future::ready(Ok(token)).boxed()
+                }
                 None => Inner::resolve(self, dependency),
             }
         }))

@@ -18,7 +18,9 @@ mod coordinate;
 mod flight;
 mod graph;
 mod keys;
+mod metrics;
 mod policy;
+mod report;
 mod retry;
 mod slot;
 mod timer;
@@ -41,6 +43,7 @@ use crate::store::{StoreKey, TokenStore};
 
 pub use self::builder::EngineBuilder;
 pub use self::policy::{RefreshPolicy, RetryPolicy};
+pub use self::report::{StepGraph, StepState, StepTiming, Timeline, TokenOrigin};
 
 /// Fetches and caches the tokens of a graph of steps.
 ///
@@ -100,6 +103,12 @@ struct Inner {
     timer: Arc<DueTimer>,
     /// What the steps share, such as an issuer's discovery document.
     shared: Arc<SharedCells>,
+    /// Whether a timeline is being recorded ([`Engine::explain`]), and the
+    /// recording.
+    recording_on: std::sync::atomic::AtomicBool,
+    recording: std::sync::Mutex<Option<self::report::Recording>>,
+    /// One explanation at a time.
+    explaining: tokio::sync::Mutex<()>,
 }
 
 impl Drop for Inner {
@@ -116,6 +125,7 @@ struct Step {
     /// The longest one load may take (see [`Graph::load_timeouts`]).
     load_timeout: Duration,
     slot: Slot,
+    metrics: self::metrics::StepMetrics,
 }
 
 /// What [`Engine::token`], [`Engine::token_by_name`] and [`Engine::get`] return:
@@ -208,6 +218,24 @@ impl Engine {
         self.inner.invalidate(index, Some(token))
     }
 
+    /// Drops step `name`'s cached token and removes its entry from the engine's
+    /// [`TokenStore`](crate::TokenStore), if it has one, so that the next caller
+    /// fetches a new token. Returns whether such a step exists; fails only if the
+    /// store does.
+    pub async fn evict(&self, name: &str) -> Result<bool> {
+        let Some(&index) = self.inner.graph.index.get(name) else {
+            return Ok(false);
+        };
+        self.inner.invalidate(index, None);
+        if let (Some(store), Some(key)) = (&self.inner.store, &self.inner.steps[index].key) {
+            store
+                .remove(key)
+                .await
+                .map_err(|error| error.with_step(name))?;
+        }
+        Ok(true)
+    }
+
     /// The key under which step `name`'s token is kept in a
     /// [`TokenStore`](crate::TokenStore); `None` if there is no such step, or if
     /// its tokens are never shared (see [`StepIdentity::not_shareable`](crate::StepIdentity::not_shareable)).
@@ -225,9 +253,16 @@ impl Engine {
     /// the slow path.
     #[inline]
     fn token_at(&self, index: usize) -> TokenFuture {
-        match self.inner.steps[index].slot.fresh() {
-            Some(token) => Either::Left(ready(Ok(token))),
-            None => Either::Right(Inner::resolve(&self.inner, index)),
+        let step = &self.inner.steps[index];
+        match step.slot.fresh() {
+            Some(token) => {
+                step.metrics.hit();
+                Either::Left(ready(Ok(token)))
+            }
+            None => {
+                step.metrics.miss();
+                Either::Right(Inner::resolve(&self.inner, index))
+            }
         }
     }
 

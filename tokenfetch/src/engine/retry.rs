@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::report::TokenOrigin;
 use super::slot::Entry;
 use super::{Inner, Step};
 use crate::model::{Error, ErrorKind, Result, TokenData};
@@ -43,18 +44,20 @@ impl Inner {
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            let result = match refresh_from.and_then(|token| step.fetcher.refresh(token, &context))
-            {
-                Some(refresh) => refresh.await,
-                None if spent => return Err(spent_grant(&step.name)),
-                None => step.fetcher.fetch(&context).await,
-            };
+            let (origin, result) =
+                match refresh_from.and_then(|token| step.fetcher.refresh(token, &context)) {
+                    Some(refresh) => (TokenOrigin::Refresh, refresh.await),
+                    None if spent => return Err(spent_grant(&step.name)),
+                    None => (TokenOrigin::Network, step.fetcher.fetch(&context).await),
+                };
             let error = match result {
                 Ok(token) => {
                     if !repeatable {
                         step.slot.state().fetched_once = true;
                     }
-                    return self.entry_for(step, token, Instant::now());
+                    return self
+                        .entry_for(step, token, Instant::now())
+                        .map(|entry| entry.with_origin(origin, attempt));
                 }
                 Err(error) => error.with_step(&step.name),
             };

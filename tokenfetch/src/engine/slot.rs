@@ -16,6 +16,7 @@ use arc_swap::ArcSwapOption;
 use futures_util::future::Shared;
 use tokio::time::Instant;
 
+use super::report::TokenOrigin;
 use crate::model::{Error, Result, Secret, TokenData};
 use crate::step::BoxFuture;
 
@@ -32,6 +33,10 @@ pub(crate) struct Entry {
     due: AtomicBool,
     /// `expires_at` on the coarse clock, for the hit path's safety net.
     expires_coarse: u64,
+    /// Where the token came from.
+    pub(crate) origin: TokenOrigin,
+    /// The requests it took.
+    pub(crate) attempts: u32,
 }
 
 impl Entry {
@@ -45,7 +50,16 @@ impl Entry {
             expires_at,
             due: AtomicBool::new(false),
             expires_coarse: coarse::now().saturating_add(nanos(left)),
+            origin: TokenOrigin::Network,
+            attempts: 1,
         }
+    }
+
+    /// Says where the token came from, and the requests it took.
+    pub(crate) fn with_origin(mut self, origin: TokenOrigin, attempts: u32) -> Self {
+        self.origin = origin;
+        self.attempts = attempts;
+        self
     }
 
     /// Whether the hit path may hand the token out: not due, and certainly not

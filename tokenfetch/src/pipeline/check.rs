@@ -48,6 +48,11 @@ impl PipelineStep {
     pub const fn name(&self) -> &'static str {
         self.name
     }
+
+    /// The names of the steps it depends on.
+    pub const fn dependencies(&self) -> &'static [&'static str] {
+        self.depends_on
+    }
 }
 
 /// The steps of a pipeline, with the names of the fields that hold them.

@@ -58,7 +58,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::engine::{Engine, EngineBuilder};
+use crate::engine::{Engine, EngineBuilder, StepGraph};
 use crate::model::{Result, TokenData};
 use crate::step::TokenStep;
 
@@ -77,6 +77,9 @@ pub use check::{CheckMessage, PipelineCheck, PipelineField, PipelineStep};
 pub trait TokenPipeline: Sized + 'static {
     /// The names of the steps, in field order.
     const STEP_NAMES: &'static [&'static str];
+
+    /// The names of the steps each step depends on, in field order.
+    const DEPENDENCIES: &'static [&'static [&'static str]];
 
     /// Adds every step of the pipeline to `builder`, in field order.
     fn add_steps(self, builder: EngineBuilder) -> EngineBuilder;
@@ -189,5 +192,29 @@ impl<P> fmt::Debug for PipelineEngine<P> {
 impl<P> From<PipelineEngine<P>> for Engine {
     fn from(engine: PipelineEngine<P>) -> Engine {
         engine.engine
+    }
+}
+
+impl StepGraph {
+    /// The graph of pipeline `P`, known at compile time.
+    ///
+    /// ```
+    /// # use tokenfetch::{Secret, StepGraph, TokenPipeline, TokenStep};
+    /// # #[derive(TokenStep)] #[endpoint("/app")] struct AppToken {}
+    /// # #[derive(TokenStep)] #[endpoint("/user")] #[depends_on(AppToken)] struct UserToken {}
+    /// #[derive(TokenPipeline)]
+    /// struct Auth {
+    ///     app: AppToken,
+    ///     user: UserToken,
+    /// }
+    /// assert_eq!(StepGraph::of_pipeline::<Auth>().to_string(), "app_token\nuser_token <- app_token\n");
+    /// ```
+    pub fn of_pipeline<P: TokenPipeline>() -> Self {
+        StepGraph::new(
+            P::STEP_NAMES
+                .iter()
+                .zip(P::DEPENDENCIES)
+                .map(|(step, dependencies)| (*step, dependencies.iter().copied())),
+        )
     }
 }

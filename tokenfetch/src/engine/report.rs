@@ -1,0 +1,346 @@
+//! What an engine tells about itself: each step's cache state
+//! ([`Engine::snapshot`]), the timeline of one resolution ([`Engine::explain`]),
+//! and the step graph as data ([`StepGraph`], with Mermaid and Graphviz output).
+//! Recording a timeline is opt-in per call: the cache hit path never looks at it.
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Engine, Inner};
+use crate::model::{Error, Result, TokenData};
+
+/// Where a step's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenOrigin {
+    /// The engine's memory: cached by an earlier call.
+    Memory,
+    /// The shared [`TokenStore`](crate::TokenStore): fetched by another engine or
+    /// process.
+    Store,
+    /// A request to the step's server.
+    Network,
+    /// A refresh of the cached token with its refresh token.
+    Refresh,
+}
+
+impl TokenOrigin {
+    /// The origin in lower case: `memory`, `store`, `network` or `refresh`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenOrigin::Memory => "memory",
+            TokenOrigin::Store => "store",
+            TokenOrigin::Network => "network",
+            TokenOrigin::Refresh => "refresh",
+        }
+    }
+}
+
+impl fmt::Display for TokenOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One step's cache state, from [`Engine::snapshot`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StepState {
+    /// The step's name.
+    pub name: String,
+    /// Whether a token is cached and may be handed out.
+    pub cached: bool,
+    /// Time left before the cached token expires.
+    pub expires_in: Option<Duration>,
+    /// Time left before the cached token is renewed (zero once due).
+    pub refresh_in: Option<Duration>,
+    /// Whether a fetch of the step is running.
+    pub in_flight: bool,
+    /// The last failure, while it is remembered.
+    pub last_error: Option<Error>,
+    /// Where the cached token came from.
+    pub origin: Option<TokenOrigin>,
+}
+
+/// One step of a resolution, from [`Engine::explain`]: when it started and ended
+/// (from the start of the call), where its token came from, how many requests
+/// it took and how it ended.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StepTiming {
+    /// The step's name.
+    pub step: String,
+    /// When the step's load started, from the start of the call (it waits for
+    /// its dependencies first).
+    pub start: Duration,
+    /// When the step ended, from the start of the call.
+    pub end: Duration,
+    /// Where the token came from; `None` when the step failed.
+    pub origin: Option<TokenOrigin>,
+    /// Requests sent (zero from memory or the store).
+    pub attempts: u32,
+    /// The last HTTP status of a failure, if it had one.
+    pub status: Option<u16>,
+    /// The failure, if the step failed.
+    pub error: Option<Error>,
+}
+
+/// The timeline of one resolution: every step it involved, in the order they
+/// ended, with the call's own duration.
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    /// The steps, in the order they ended.
+    pub steps: Vec<StepTiming>,
+    /// The whole call.
+    pub total: Duration,
+}
+
+/// The recording of a timeline in progress.
+pub(super) struct Recording {
+    started: Instant,
+    steps: Vec<StepTiming>,
+}
+
+impl Inner {
+    /// Records that step `index` ended, if a timeline is being recorded.
+    pub(super) fn record(
+        &self,
+        index: usize,
+        started: Instant,
+        outcome: std::result::Result<(TokenOrigin, u32), &Error>,
+    ) {
+        if !self.recording_on.load(Ordering::Acquire) {
+            return;
+        }
+        let mut recording = self
+            .recording
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(recording) = recording.as_mut() else {
+            return;
+        };
+        let since = |instant: Instant| instant.saturating_duration_since(recording.started);
+        let (origin, attempts, error) = match outcome {
+            Ok((origin, attempts)) => (Some(origin), attempts, None),
+            Err(error) => (None, 0, Some(error.clone())),
+        };
+        recording.steps.push(StepTiming {
+            step: self.steps[index].name.clone(),
+            start: since(started),
+            end: since(Instant::now()),
+            origin,
+            attempts,
+            status: error.as_ref().and_then(|e| e.status()).map(|s| s.as_u16()),
+            error,
+        });
+    }
+}
+
+impl Engine {
+    /// Each step's cache state, in registration order: cached or not, time to
+    /// expiry and to renewal, a fetch in flight, the last failure, where the token
+    /// came from.
+    pub fn snapshot(&self) -> Vec<StepState> {
+        let now = Instant::now();
+        self.inner
+            .steps
+            .iter()
+            .map(|step| {
+                let entry = step.slot.entry();
+                let state = step.slot.state();
+                StepState {
+                    name: step.name.clone(),
+                    cached: entry.as_ref().is_some_and(|entry| entry.expires_at > now),
+                    expires_in: entry
+                        .as_ref()
+                        .map(|entry| entry.expires_at.saturating_duration_since(now)),
+                    refresh_in: entry
+                        .as_ref()
+                        .map(|entry| entry.refresh_at.saturating_duration_since(now)),
+                    in_flight: state.inflight.is_some(),
+                    last_error: state.failure.as_ref().map(|(_, error)| error.clone()),
+                    origin: entry.as_ref().map(|entry| entry.origin),
+                }
+            })
+            .collect()
+    }
+
+    /// Fetches step `name` as [`token_by_name`](Engine::token_by_name) does, and
+    /// records the timeline of that resolution: each step it involved, its start
+    /// and end, where its token came from, its requests and how it ended. One
+    /// explanation at a time: a second call waits for the first.
+    pub async fn explain(&self, name: &str) -> (Result<Arc<TokenData>>, Timeline) {
+        let _one_at_a_time = self.inner.explaining.lock().await;
+        let started = Instant::now();
+        *self
+            .inner
+            .recording
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Recording {
+            started,
+            steps: Vec::new(),
+        });
+        self.inner.recording_on.store(true, Ordering::Release);
+        let fresh = self
+            .inner
+            .graph
+            .index
+            .get(name)
+            .and_then(|&index| self.inner.steps[index].slot.fresh().map(|_| index));
+        let result = self.token_by_name(name).await;
+        if let Some(index) = fresh {
+            self.inner
+                .record(index, started, Ok((TokenOrigin::Memory, 0)));
+        }
+        self.inner.recording_on.store(false, Ordering::Release);
+        let recording = self
+            .inner
+            .recording
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let timeline = Timeline {
+            steps: recording.map(|r| r.steps).unwrap_or_default(),
+            total: started.elapsed(),
+        };
+        (result, timeline)
+    }
+
+    /// The step graph: each step and the steps it depends on, in registration
+    /// order.
+    pub fn graph(&self) -> StepGraph {
+        let steps = &self.inner.steps;
+        StepGraph {
+            steps: steps
+                .iter()
+                .enumerate()
+                .map(|(index, step)| {
+                    let dependencies = self.inner.graph.dependencies[index]
+                        .iter()
+                        .map(|&dependency| steps[dependency].name.clone())
+                        .collect();
+                    (step.name.clone(), dependencies)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A step graph as data: each step with the steps it depends on. From an engine
+/// ([`Engine::graph`]), a pipeline type (`StepGraph::of_pipeline`) or any list
+/// ([`StepGraph::new`]); drawn as text (`Display`), [Mermaid](StepGraph::to_mermaid)
+/// or [Graphviz](StepGraph::to_dot).
+///
+/// ```
+/// use tokenfetch::StepGraph;
+///
+/// let graph = StepGraph::new([
+///     ("device", vec![]),
+///     ("app", vec![]),
+///     ("user", vec!["device", "app"]),
+/// ]);
+/// assert_eq!(graph.to_string(), "device\napp\nuser <- device, app\n");
+/// assert_eq!(
+///     graph.to_mermaid(),
+///     "graph LR\n    device[\"device\"]\n    app[\"app\"]\n    user[\"user\"]\n    device --> user\n    app --> user\n"
+/// );
+/// assert!(graph.to_dot().contains("\"device\" -> \"user\";"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepGraph {
+    steps: Vec<(String, Vec<String>)>,
+}
+
+impl StepGraph {
+    /// A graph of `(step, dependencies)`, in order.
+    pub fn new<S, D, I>(steps: I) -> Self
+    where
+        I: IntoIterator<Item = (S, D)>,
+        S: Into<String>,
+        D: IntoIterator,
+        D::Item: Into<String>,
+    {
+        StepGraph {
+            steps: steps
+                .into_iter()
+                .map(|(step, dependencies)| {
+                    (
+                        step.into(),
+                        dependencies.into_iter().map(Into::into).collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The steps and their dependencies, in order.
+    pub fn steps(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.steps
+            .iter()
+            .map(|(step, dependencies)| (step.as_str(), dependencies.as_slice()))
+    }
+
+    /// A Mermaid flowchart: one node per step, an edge from each dependency to the
+    /// step that needs it.
+    pub fn to_mermaid(&self) -> String {
+        let id = |name: &str| -> String {
+            name.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        let mut out = String::from("graph LR\n");
+        for (step, _) in &self.steps {
+            out.push_str(&format!(
+                "    {}[\"{}\"]\n",
+                id(step),
+                step.replace('"', "#quot;")
+            ));
+        }
+        for (step, dependencies) in &self.steps {
+            for dependency in dependencies {
+                out.push_str(&format!("    {} --> {}\n", id(dependency), id(step)));
+            }
+        }
+        out
+    }
+
+    /// A Graphviz `dot` digraph, edges from each dependency to its step.
+    pub fn to_dot(&self) -> String {
+        let quote = |name: &str| format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""));
+        let mut out = String::from("digraph tokenfetch {\n    rankdir=LR;\n");
+        for (step, _) in &self.steps {
+            out.push_str(&format!("    {};\n", quote(step)));
+        }
+        for (step, dependencies) in &self.steps {
+            for dependency in dependencies {
+                out.push_str(&format!("    {} -> {};\n", quote(dependency), quote(step)));
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// One line per step: `step`, or `step <- dependency, dependency`.
+impl fmt::Display for StepGraph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (step, dependencies) in &self.steps {
+            if dependencies.is_empty() {
+                writeln!(f, "{step}")?;
+            } else {
+                writeln!(f, "{step} <- {}", dependencies.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
