@@ -46,6 +46,15 @@ impl EngineBuilder {
         self
     }
 
+    /// Adds a step already boxed: one of steps chosen at run time, such as those of
+    /// a configuration file. `token::<S>()` does not find it by type; ask for it by
+    /// name.
+    pub fn boxed_step(mut self, step: Box<dyn TokenFetcher>) -> Self {
+        self.steps
+            .push((step, TypeId::of::<Box<dyn TokenFetcher>>()));
+        self
+    }
+
     /// The base URL for steps that have only a relative endpoint and no base URL of
     /// their own.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {

@@ -1,0 +1,63 @@
+//! The command line's exit codes, and the failure that carries one.
+
+use std::fmt;
+use std::process::ExitCode;
+
+use tokenfetch::ErrorKind;
+
+/// Success.
+pub const OK: u8 = 0;
+/// The server refused, or answered without a usable token.
+pub const REFUSED: u8 = 1;
+/// The pipeline file or the arguments are wrong.
+pub const USAGE: u8 = 2;
+/// A transient failure: network, 5xx, timeout, store.
+pub const TRANSIENT: u8 = 3;
+
+/// A failure of a command: what to print on stderr, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// The message, already rendered.
+    pub message: String,
+    /// The exit code.
+    pub code: u8,
+}
+
+impl Failure {
+    /// A wrong file or argument.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: USAGE,
+        }
+    }
+
+    /// The exit code of the process.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code)
+    }
+}
+
+/// The exit code of a tokenfetch error.
+pub fn code_of(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Refused | ErrorKind::BadResponse => REFUSED,
+        ErrorKind::Config => USAGE,
+        _ => TRANSIENT,
+    }
+}
+
+impl From<tokenfetch::Error> for Failure {
+    fn from(error: tokenfetch::Error) -> Self {
+        Failure {
+            message: format!("error: {error}"),
+            code: code_of(error.kind()),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}

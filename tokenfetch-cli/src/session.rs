@@ -1,0 +1,195 @@
+//! What every command starts from: the pipeline file found and checked (its
+//! warnings printed), the store chosen, and an engine built for the steps a
+//! command needs, with a spinner on a terminal while a fetch takes a moment.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokenfetch::{Engine, FileStore, RedisStore, TokenData};
+
+use crate::cli::Cli;
+use crate::exit::Failure;
+use crate::pipeline_file::{self, PipelineFile};
+
+/// The pipeline file's default name, in the working directory.
+pub const DEFAULT_FILE: &str = "tokenfetch.toml";
+
+/// How long a fetch runs before a spinner shows.
+const SPINNER_AFTER: Duration = Duration::from_millis(300);
+
+/// A checked pipeline file and the options every command shares.
+pub struct Session {
+    /// Where the file is.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
+    /// Its steps.
+    pub file: PipelineFile,
+    store: StoreChoice,
+    quiet: bool,
+}
+
+/// Where tokens are cached between runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// Nowhere: every run fetches.
+    None,
+    /// A file, locked and readable by its owner only.
+    File(PathBuf),
+    /// A Redis server.
+    Redis(String),
+}
+
+impl StoreChoice {
+    /// Reads `--store`: `none`, `file`, `file:PATH` or a `redis://` URL; without
+    /// it, a file in the user's cache directory.
+    pub fn parse(arg: Option<&str>) -> Result<StoreChoice, Failure> {
+        match arg {
+            None | Some("file") => default_store_file().map(StoreChoice::File),
+            Some("none") => Ok(StoreChoice::None),
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                Ok(StoreChoice::Redis(url.to_owned()))
+            }
+            Some(other) => match other.strip_prefix("file:") {
+                Some(path) if !path.is_empty() => Ok(StoreChoice::File(PathBuf::from(path))),
+                _ => Err(Failure::usage(format!(
+                    "error: unknown store `{other}`; use `none`, `file`, `file:PATH` or a `redis://` URL"
+                ))),
+            },
+        }
+    }
+}
+
+/// `<cache dir>/tokenfetch/tokens.json`, its directory made if missing.
+fn default_store_file() -> Result<PathBuf, Failure> {
+    let dir = dirs::cache_dir()
+        .ok_or_else(|| {
+            Failure::usage("error: no cache directory for this user; pass `--store file:PATH` or `--store none`")
+        })?
+        .join("tokenfetch");
+    std::fs::create_dir_all(&dir).map_err(|error| {
+        Failure::usage(format!("error: cannot create {}: {error}", dir.display()))
+    })?;
+    Ok(dir.join("tokens.json"))
+}
+
+/// The pipeline file: `--file`, else `tokenfetch.toml` here, else
+/// `$TOKENFETCH_FILE`.
+fn find_file(arg: Option<&Path>) -> Result<PathBuf, Failure> {
+    if let Some(path) = arg {
+        return Ok(path.to_owned());
+    }
+    let here = PathBuf::from(DEFAULT_FILE);
+    if here.is_file() {
+        return Ok(here);
+    }
+    match std::env::var_os("TOKENFETCH_FILE") {
+        Some(path) => Ok(PathBuf::from(path)),
+        None => Err(Failure::usage(format!(
+            "error: no pipeline file: `{DEFAULT_FILE}` is not in this directory; pass `--file PATH` or set TOKENFETCH_FILE"
+        ))),
+    }
+}
+
+impl Session {
+    /// Finds, reads and checks the pipeline file; every mistake is reported at
+    /// once, warnings (unless `--quiet`) on stderr.
+    pub fn load(cli: &Cli) -> Result<Session, Failure> {
+        let path = find_file(cli.file.as_deref())?;
+        let text = std::fs::read_to_string(&path).map_err(|error| {
+            Failure::usage(format!("error: cannot read {}: {error}", path.display()))
+        })?;
+        let (file, warnings) = pipeline_file::parse(&path, &text)
+            .map_err(|errors| Failure::usage(pipeline_file::render(&errors, &path, &text)))?;
+        if !warnings.is_empty() && !cli.quiet {
+            eprint!("{}", pipeline_file::render(&warnings, &path, &text));
+        }
+        Ok(Session {
+            path,
+            text,
+            file,
+            store: StoreChoice::parse(cli.store.as_deref())?,
+            quiet: cli.quiet,
+        })
+    }
+
+    /// Where tokens are cached between runs.
+    pub fn store_choice(&self) -> &StoreChoice {
+        &self.store
+    }
+
+    /// Checks that `step` is a step of the file.
+    pub fn check_step(&self, step: &str) -> Result<(), Failure> {
+        let names = self.file.step_names();
+        if names.contains(&step) {
+            return Ok(());
+        }
+        let near = names
+            .iter()
+            .filter(|name| strsim::damerau_levenshtein(name, step) <= 2)
+            .min_by_key(|name| strsim::damerau_levenshtein(name, step))
+            .map(|name| format!(" (did you mean `{name}`?)"))
+            .unwrap_or_default();
+        Err(Failure::usage(format!(
+            "error: no step `{step}` in {}{near}; its steps are {}",
+            self.path.display(),
+            names.join(", ")
+        )))
+    }
+
+    /// An engine with `steps` and everything they depend on, and the store.
+    pub fn engine(&self, steps: &[&str]) -> Result<Engine, Failure> {
+        let mut needed: Vec<String> = Vec::new();
+        for step in steps {
+            self.check_step(step)?;
+            for name in self.file.closure(step).unwrap_or_default() {
+                if !needed.contains(&name) {
+                    needed.push(name);
+                }
+            }
+        }
+        let fetchers = self
+            .file
+            .build_steps(&needed)
+            .map_err(|error| Failure::usage(format!("error: {error}")))?;
+        let mut builder = Engine::builder();
+        for fetcher in fetchers {
+            builder = builder.boxed_step(fetcher);
+        }
+        builder = match &self.store {
+            StoreChoice::None => builder,
+            StoreChoice::File(path) => builder.store(FileStore::new(path)),
+            StoreChoice::Redis(url) => builder.store(RedisStore::new(url)?),
+        };
+        Ok(builder.build()?)
+    }
+
+    /// The token of `step`, with a spinner while it takes a moment.
+    pub async fn token(&self, engine: &Engine, step: &str) -> Result<Arc<TokenData>, Failure> {
+        let token = self
+            .with_spinner(format!("fetching {step}"), engine.token_by_name(step))
+            .await?;
+        Ok(token)
+    }
+
+    /// Runs `work`, showing a spinner on stderr once it has taken a moment, when
+    /// stderr is a terminal and `--quiet` is not given.
+    pub async fn with_spinner<T>(&self, message: String, work: impl Future<Output = T>) -> T {
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return work.await;
+        }
+        let mut work = std::pin::pin!(work);
+        tokio::select! {
+            done = &mut work => return done,
+            () = tokio::time::sleep(SPINNER_AFTER) => {}
+        }
+        let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
+        spinner.enable_steady_tick(Duration::from_millis(100));
+        let done = work.await;
+        spinner.finish_and_clear();
+        done
+    }
+}
