@@ -33,9 +33,17 @@ pub async fn use_token(
     Ok(())
 }
 
-/// Starts the server; it stops when the returned value is dropped.
+/// Starts the server on a free port; it stops when the returned value is dropped.
 pub async fn start() -> MockServer {
-    let server = MockServer::start().await;
+    serve(MockServer::start().await).await
+}
+
+/// Starts the server on `listener`.
+pub async fn start_on(listener: std::net::TcpListener) -> MockServer {
+    serve(MockServer::builder().listener(listener).start().await).await
+}
+
+async fn serve(server: MockServer) -> MockServer {
     Mock::given(method("POST"))
         .and(path("/device/register"))
         .and(header("X-Device-ID", "device-123"))
