@@ -115,7 +115,7 @@ async fn the_graph_is_data_drawn_as_text_mermaid_and_dot() {
         graph.to_dot(),
         "digraph tokenfetch {\n    rankdir=LR;\n    \"device\";\n    \"app\";\n    \"user\";\n    \"device\" -> \"user\";\n    \"app\" -> \"user\";\n}\n"
     );
-    assert!(graph.to_mermaid().contains("    device --> user\n"));
+    assert!(graph.to_mermaid().contains("    s0 --> s2\n"));
 }
 
 #[tokio::test]
@@ -237,4 +237,22 @@ mod metrics_facade {
             1
         );
     }
+}
+
+#[tokio::test]
+async fn a_dropped_explanation_ends_its_recording() {
+    let server = MockServer::start().await;
+    let engine = chain(&server).await.build().unwrap();
+    // Dropped while `device` (200 ms) is still loading.
+    let cancelled = tokio::time::timeout(Duration::from_millis(50), engine.explain("user")).await;
+    assert!(cancelled.is_err());
+    engine.token_by_name("user").await.unwrap();
+    // The next explanation sees only its own resolution: `user` from memory.
+    let (token, timeline) = engine.explain("user").await;
+    token.unwrap();
+    let steps: Vec<_> = timeline.steps.iter().map(|s| (s.step.as_str(), s.origin)).collect();
+    assert_eq!(steps, [("user", Some(TokenOrigin::Memory))]);
+    // Another step's load, outside an explanation, is recorded nowhere.
+    let (_, timeline) = engine.explain("app").await;
+    assert_eq!(timeline.steps.len(), 1);
 }

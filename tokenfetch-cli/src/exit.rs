@@ -38,6 +38,40 @@ impl Failure {
     }
 }
 
+/// Writes `text` to stdout. A reader that went away (`tokenfetch status | head
+/// -1`) is not an error; another write failure is.
+pub fn write_stdout(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(Failure {
+            message: format!("error: cannot write the output: {error}"),
+            code: TRANSIENT,
+        }),
+    }
+}
+
+/// `print!` to stdout through [`write_stdout`], returning its failure.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::exit::write_stdout(&format!($($arg)*))?
+    };
+}
+
+/// `println!` to stdout through [`write_stdout`], returning its failure.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::exit::write_stdout(&format!("{}\n", format!($($arg)*)))?
+    };
+}
+
 /// The exit code of a tokenfetch error.
 pub fn code_of(kind: ErrorKind) -> u8 {
     match kind {

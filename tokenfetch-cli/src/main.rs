@@ -9,13 +9,16 @@ use tokenfetch_cli::commands;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.verbose > 0 {
-        // tokenfetch's own logs redact every secret; -vv adds the HTTP stack's.
-        let filter = if cli.verbose == 1 {
-            "tokenfetch=debug"
-        } else {
-            "debug"
-        };
+    // Only tokenfetch's own logs, which redact every secret: its warnings (a
+    // store that does not answer, a stale token served) unless --quiet, more with
+    // -v and -vv.
+    let filter = match (cli.quiet, cli.verbose) {
+        (true, 0) => None,
+        (_, 0) => Some("tokenfetch=warn,tokenfetch_cli=warn"),
+        (_, 1) => Some("tokenfetch=debug,tokenfetch_cli=debug"),
+        _ => Some("tokenfetch=trace,tokenfetch_cli=trace"),
+    };
+    if let Some(filter) = filter {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_env_filter(filter)

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokenfetch::{Engine, FileStore, RedisStore, TokenData};
+use tokenfetch::{Engine, FileStore, RedisStore, TokenData, TokenStore};
 
 use crate::cli::Cli;
 use crate::exit::Failure;
@@ -28,7 +28,7 @@ pub struct Session {
     pub text: String,
     /// Its steps.
     pub file: PipelineFile,
-    store: StoreChoice,
+    store: Option<String>,
     quiet: bool,
 }
 
@@ -111,14 +111,15 @@ impl Session {
             path,
             text,
             file,
-            store: StoreChoice::parse(cli.store.as_deref())?,
+            store: cli.store.clone(),
             quiet: cli.quiet,
         })
     }
 
-    /// Where tokens are cached between runs.
-    pub fn store_choice(&self) -> &StoreChoice {
-        &self.store
+    /// Where tokens are cached between runs (`--store`), read when a command
+    /// needs it.
+    pub fn store_choice(&self) -> Result<StoreChoice, Failure> {
+        StoreChoice::parse(self.store.as_deref())
     }
 
     /// Checks that `step` is a step of the file.
@@ -142,6 +143,14 @@ impl Session {
 
     /// An engine with `steps` and everything they depend on, and the store.
     pub fn engine(&self, steps: &[&str]) -> Result<Engine, Failure> {
+        self.engine_and_store(steps).map(|(engine, _)| engine)
+    }
+
+    /// An engine as [`engine`](Session::engine) builds it, and its store.
+    pub fn engine_and_store(
+        &self,
+        steps: &[&str],
+    ) -> Result<(Engine, Option<Arc<dyn TokenStore>>), Failure> {
         let mut needed: Vec<String> = Vec::new();
         for step in steps {
             self.check_step(step)?;
@@ -159,12 +168,15 @@ impl Session {
         for fetcher in fetchers {
             builder = builder.boxed_step(fetcher);
         }
-        builder = match &self.store {
-            StoreChoice::None => builder,
-            StoreChoice::File(path) => builder.store(FileStore::new(path)),
-            StoreChoice::Redis(url) => builder.store(RedisStore::new(url)?),
+        let store: Option<Arc<dyn TokenStore>> = match self.store_choice()? {
+            StoreChoice::None => None,
+            StoreChoice::File(path) => Some(Arc::new(FileStore::new(path))),
+            StoreChoice::Redis(url) => Some(Arc::new(RedisStore::new(&url)?)),
         };
-        Ok(builder.build()?)
+        if let Some(store) = &store {
+            builder = builder.store(Arc::clone(store));
+        }
+        Ok((builder.build()?, store))
     }
 
     /// The token of `step`, with a spinner while it takes a moment.

@@ -415,3 +415,33 @@ async fn eight_processes_on_a_cold_store_send_one_request_per_step() {
     assert_eq!(stdout(&again), "user-0\n");
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
+
+#[test]
+fn diagnostics_never_show_an_inline_secret() {
+    let dir = workdir("masking");
+    let secret = "Sup3rS3cretValue";
+    let files = [
+        // A misspelt credential key.
+        format!(
+            "[steps.api]\nendpoint = \"https://a.example/token\"\nclient_auth = {{ method = \"post\", client_id = \"id\", client_secert = \"{secret}\" }}\n"
+        ),
+        // A value the parser cannot read.
+        format!(
+            "[steps.api]\nendpoint = \"https://a.example/token\"\ndata = {{ client_secret = \"x\" }}\npassword = {secret}\n"
+        ),
+        // A number where a credential goes, and an API key header.
+        format!(
+            "[steps.api]\nendpoint = \"https://a.example/token\"\nheaders = {{ X-Api-Key = \"{secret}\" }}\nclient_auth = {{ method = \"basic\", client_id = \"id\", client_secret = 12345678 }}\nttl = \"soon\"\n"
+        ),
+    ];
+    for file in files {
+        std::fs::write(dir.join("tokenfetch.toml"), &file).unwrap();
+        let output = tokenfetch(&dir).arg("check").output().unwrap();
+        let shown = stderr(&output);
+        assert!(!shown.is_empty());
+        assert!(
+            !shown.contains(secret) && !shown.contains("12345678"),
+            "{shown}"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use crate::session::Session;
 
 pub fn check(session: &Session) -> Result<u8, Failure> {
     let steps = session.file.step_names();
-    println!(
+    crate::outln!(
         "{}: ok, {} step{} ({})",
         session.path.display(),
         steps.len(),

@@ -11,7 +11,7 @@ pub async fn evict(session: &Session, step: Option<&str>) -> Result<u8, Failure>
     let engine = session.engine(&names)?;
     for name in names {
         engine.evict(name).await?;
-        println!("evicted {name}");
+        crate::outln!("evicted {name}");
     }
     Ok(OK)
 }

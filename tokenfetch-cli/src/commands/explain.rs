@@ -18,12 +18,12 @@ pub async fn explain(session: &Session, step: &str, as_json: bool) -> Result<u8,
         .with_spinner(format!("fetching {step}"), engine.explain(step))
         .await;
     if as_json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&to_json(step, &result, &timeline)).unwrap_or_default()
         );
     } else {
-        print!("{}", waterfall(&timeline));
+        crate::out!("{}", waterfall(&timeline));
     }
     result.map(|_| OK).map_err(Failure::from)
 }

@@ -10,7 +10,7 @@ use crate::session::Session;
 pub async fn get(session: &Session, step: &str, format: Format) -> Result<u8, Failure> {
     let engine = session.engine(&[step])?;
     let token = session.token(&engine, step).await?;
-    println!("{}", render(&token, format));
+    crate::outln!("{}", render(&token, format));
     Ok(OK)
 }
 

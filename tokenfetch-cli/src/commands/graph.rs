@@ -9,9 +9,9 @@ use crate::session::Session;
 pub fn graph(session: &Session, format: GraphFormat) -> Result<u8, Failure> {
     let graph = StepGraph::new(session.file.dependencies());
     match format {
-        GraphFormat::Text => print!("{graph}"),
-        GraphFormat::Mermaid => print!("{}", graph.to_mermaid()),
-        GraphFormat::Dot => print!("{}", graph.to_dot()),
+        GraphFormat::Text => crate::out!("{graph}"),
+        GraphFormat::Mermaid => crate::out!("{}", graph.to_mermaid()),
+        GraphFormat::Dot => crate::out!("{}", graph.to_dot()),
     }
     Ok(OK)
 }

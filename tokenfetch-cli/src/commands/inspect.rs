@@ -17,14 +17,14 @@ pub fn from_stdin() -> Result<u8, Failure> {
     std::io::stdin()
         .read_to_string(&mut token)
         .map_err(|error| Failure::usage(format!("error: cannot read stdin: {error}")))?;
-    print!("{}", describe(token.trim())?);
+    crate::out!("{}", describe(token.trim())?);
     Ok(OK)
 }
 
 pub async fn from_step(session: &Session, step: &str) -> Result<u8, Failure> {
     let engine = session.engine(&[step])?;
     let token = session.token(&engine, step).await?;
-    print!("{}", describe(token.access_token().expose())?);
+    crate::out!("{}", describe(token.access_token().expose())?);
     Ok(OK)
 }
 

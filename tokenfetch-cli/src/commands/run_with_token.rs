@@ -9,12 +9,49 @@ use crate::session::Session;
 pub async fn curl(session: &Session, step: &str, args: &[String]) -> Result<u8, Failure> {
     let engine = session.engine(&[step])?;
     let token = session.token(&engine, step).await?;
+    // The header goes through a file readable by its owner only: on the command
+    // line, any local user could read the token in the process list.
+    let header = HeaderFile::write(&format!("Authorization: {}", authorization(&token)))?;
     let mut command = Command::new("curl");
     command
         .arg("--header")
-        .arg(format!("Authorization: {}", authorization(&token)))
+        .arg(format!("@{}", header.0.display()))
         .args(args);
     wait(command, "curl")
+}
+
+/// A file holding one header for curl, removed when dropped.
+struct HeaderFile(std::path::PathBuf);
+
+impl HeaderFile {
+    fn write(header: &str) -> Result<HeaderFile, Failure> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let unique = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
+        let path =
+            std::env::temp_dir().join(format!("tokenfetch-header-{}-{unique}", std::process::id()));
+        let failure = |error: std::io::Error| Failure {
+            message: format!("error: cannot write the header for curl: {error}"),
+            code: TRANSIENT,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(failure)?;
+        let header_file = HeaderFile(path);
+        writeln!(file, "{header}").map_err(failure)?;
+        Ok(header_file)
+    }
+}
+
+impl Drop for HeaderFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 pub async fn exec(

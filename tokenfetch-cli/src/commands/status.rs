@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tokenfetch::{FileStore, RedisStore, RefreshPolicy, StoredToken, TokenStore};
+use tokenfetch::{RefreshPolicy, StoredToken};
 
 use crate::exit::{Failure, OK};
-use crate::session::{Session, StoreChoice};
+use crate::session::Session;
 
 /// One step's row.
 struct Row {
@@ -20,12 +20,7 @@ struct Row {
 
 pub async fn status(session: &Session, as_json: bool) -> Result<u8, Failure> {
     let names = session.file.step_names();
-    let engine = session.engine(&names)?;
-    let store: Option<Box<dyn TokenStore>> = match session.store_choice() {
-        StoreChoice::None => None,
-        StoreChoice::File(path) => Some(Box::new(FileStore::new(path))),
-        StoreChoice::Redis(url) => Some(Box::new(RedisStore::new(url)?)),
-    };
+    let (engine, store) = session.engine_and_store(&names)?;
     let policy = RefreshPolicy::default();
     let mut rows = Vec::new();
     for state in engine.snapshot() {
@@ -70,7 +65,7 @@ pub async fn status(session: &Session, as_json: bool) -> Result<u8, Failure> {
                 })
             })
             .collect();
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         );
@@ -82,12 +77,12 @@ pub async fn status(session: &Session, as_json: bool) -> Result<u8, Failure> {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!(
+    crate::outln!(
         "{:width$}  CACHED  EXPIRES IN  REFRESH IN  ORIGIN  LAST ERROR",
         "STEP"
     );
     for row in rows {
-        println!(
+        crate::outln!(
             "{:width$}  {:6}  {:>10}  {:>10}  {:6}  {}",
             row.step,
             if row.cached { "yes" } else { "no" },

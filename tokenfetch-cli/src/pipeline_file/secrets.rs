@@ -302,9 +302,18 @@ pub(super) fn looks_secret(key: &str) -> bool {
             | "assertion"
             | "authorization"
             | "proxy-authorization"
-    ) || ["secret", "password", "token"]
-        .iter()
-        .any(|word| key.contains(word))
+    ) || [
+        "secret",
+        "password",
+        "passwd",
+        "token",
+        "key",
+        "cookie",
+        "credential",
+        "auth",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
 }
 
 /// What a reference starts with; a string starting so is shown even when the
@@ -313,8 +322,45 @@ const REFERENCE_PREFIXES: &[&str] = &["env:", "file:", "cmd:"];
 
 /// The keys of a step whose values are tables of request values.
 const VALUE_TABLES: &[&str] = &["headers", "data", "query", "refresh_data"];
+/// The keys of `client_auth` and `grant` that hold no credential: every other
+/// value there (a credential, or a misspelt key that may hold one) is masked.
+const PUBLIC_CREDENTIAL_KEYS: &[&str] = &[
+    "method",
+    "type",
+    "client_id",
+    "username",
+    "algorithm",
+    "kid",
+    "audience",
+    "subject",
+    "subject_token_type",
+    "actor",
+    "actor_token_type",
+    "requested_token_type",
+    "resource",
+    "assertion",
+    "device_endpoint",
+    "scope",
+];
+
 /// The keys of `client_auth` and `grant` that hold a credential.
 const CREDENTIAL_KEYS: &[&str] = &["client_secret", "private_key", "password", "refresh_token"];
+
+/// Whether the value under `key` in `client_auth` or `grant` is public: a key
+/// known to hold none, or a misspelling nearer to one of those than to a
+/// credential key.
+fn public_credential_key(key: &str) -> bool {
+    if PUBLIC_CREDENTIAL_KEYS.contains(&key) {
+        return true;
+    }
+    PUBLIC_CREDENTIAL_KEYS
+        .iter()
+        .chain(CREDENTIAL_KEYS)
+        .map(|known| (strsim::damerau_levenshtein(key, known), known))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .is_some_and(|(_, known)| PUBLIC_CREDENTIAL_KEYS.contains(known))
+}
 
 /// `text` with the literal secrets of the pipeline file replaced by `*` (one
 /// per byte, so that every span still points at the same place): the request
@@ -323,9 +369,14 @@ const CREDENTIAL_KEYS: &[&str] = &["client_secret", "private_key", "password", "
 /// of the file format. References (`env:..`) are kept. A file that does not
 /// parse is masked as far as it parses.
 pub(super) fn mask_inline_secrets(text: &str) -> String {
-    let (root, _) = DeTable::parse_recoverable(text);
+    let (root, errors) = DeTable::parse_recoverable(text);
     let mut spans = Vec::new();
     collect_secret_spans(root.get_ref(), Context::Document, &mut spans);
+    if !errors.is_empty() {
+        // What did not parse (an unquoted value, say) is masked by the look of
+        // its line: the value after `key =` when the key looks secret.
+        spans.extend(secret_lines(text));
+    }
     let mut bytes = text.as_bytes().to_vec();
     for span in spans {
         let Some(value) = text.get(span.clone()) else {
@@ -342,6 +393,39 @@ pub(super) fn mask_inline_secrets(text: &str) -> String {
     }
     // Only whole characters were replaced, by ASCII.
     String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())
+}
+
+/// The values of lines `key = value` whose key looks secret and whose value is
+/// not a reference.
+fn secret_lines(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some((key, value)) = line.split_once('=') {
+            let key = key.trim().trim_matches(['"', '\'']);
+            let value = value.trim_start().trim_matches(['"', '\'']);
+            let reference = REFERENCE_PREFIXES
+                .iter()
+                .any(|prefix| value.starts_with(prefix));
+            if looks_secret(key) && !FORMAT_KEYS.contains(&key) && !reference {
+                let start = line_value_start(line, at);
+                let end = at + line.trim_end_matches(['\n', '\r']).len();
+                if start < end {
+                    spans.push(start..end);
+                }
+            }
+        }
+        at += line.len();
+    }
+    spans
+}
+
+/// Where the value of `line` (starting at byte `at` of the text) begins: after
+/// its first `=` and the spaces following it.
+fn line_value_start(line: &str, at: usize) -> usize {
+    let equals = line.find('=').unwrap_or(0) + 1;
+    let spaces = line[equals..].len() - line[equals..].trim_start().len();
+    at + equals + spaces
 }
 
 /// Where in the file a table is, for [`collect_secret_spans`].
@@ -365,20 +449,25 @@ fn collect_secret_spans(
 ) {
     for (key, value) in table.iter() {
         let key = key.get_ref().as_ref();
+        let secret = || match context {
+            Context::Values => looks_secret(key),
+            Context::Credentials => !public_credential_key(key),
+            Context::Step | Context::Document | Context::Other => unknown_secret(key),
+            Context::Steps => false,
+        };
         match value.get_ref() {
             DeValue::String(text) => {
-                let secret = match context {
-                    Context::Values => looks_secret(key),
-                    Context::Credentials => CREDENTIAL_KEYS.contains(&key) || unknown_secret(key),
-                    Context::Step | Context::Document | Context::Other => unknown_secret(key),
-                    Context::Steps => false,
-                };
                 let reference = REFERENCE_PREFIXES
                     .iter()
                     .any(|prefix| text.starts_with(prefix));
-                if secret && !reference {
+                if secret() && !reference {
                     spans.push(value.span());
                 }
+            }
+            // A number or a date is no credential, but one written where a
+            // credential goes may be one.
+            DeValue::Integer(_) | DeValue::Float(_) | DeValue::Datetime(_) if secret() => {
+                spans.push(value.span());
             }
             DeValue::Table(inner) => {
                 let inner_context = match (context, key) {

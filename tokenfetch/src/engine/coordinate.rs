@@ -97,9 +97,14 @@ impl Inner {
             Stored::Nothing => {}
         }
         let context = self.context_for(index).await?;
+        // How long this load waited for another process's lock, for the metrics.
+        let mut waited = Duration::ZERO;
         loop {
             match store.lock(key, self.lease).await {
                 Ok(LockOutcome::Acquired(lock)) => {
+                    if !waited.is_zero() {
+                        step.metrics.lock_wait(waited);
+                    }
                     let release = Release {
                         inner: Arc::clone(self),
                         key: key.clone(),
@@ -125,9 +130,10 @@ impl Inner {
                 Ok(LockOutcome::Busy) => {
                     tracing::debug!(step = %step.name, "another process is fetching; waiting for its token");
                     tokio::time::sleep(LOCK_POLL).await;
-                    step.metrics.lock_wait(LOCK_POLL);
+                    waited += LOCK_POLL;
                     if let Stored::Usable(entry) = self.stored(step, store, key, invalidated).await
                     {
+                        step.metrics.lock_wait(waited);
                         return Ok(entry);
                     }
                 }

@@ -47,6 +47,7 @@ impl Inner {
                 let now = Instant::now();
                 let mut state = slot.state();
                 if let Some(token) = slot.fresh_at(now) {
+                    inner.record(index, now, Ok((TokenOrigin::Memory, 0)));
                     return Ok(token);
                 }
                 match &state.inflight {
@@ -55,7 +56,10 @@ impl Inner {
                         if let Some((failed_at, error)) = &state.failure
                             && now < *failed_at + inner.refresh.failure_cooldown_value()
                         {
-                            return slot.valid(now).ok_or_else(|| error.clone());
+                            let answer = slot.valid(now).ok_or_else(|| error.clone());
+                            let origin = answer.as_ref().map(|_| (TokenOrigin::Memory, 0));
+                            inner.record(index, now, origin);
+                            return answer;
                         }
                         let name = inner.steps[index].name.clone();
                         let fetch = AssertUnwindSafe(Inner::load(Arc::clone(&inner), index))

@@ -10,8 +10,11 @@
 //! | `tokenfetch_fetch_seconds` | histogram | `step` |
 //! | `tokenfetch_fetches_total` | counter | `step`, `outcome` (`ok` or the error kind) |
 //! | `tokenfetch_cache_total` | counter | `step`, `result` (`hit`, `miss`, `stale`) |
-//! | `tokenfetch_store_lock_wait_seconds` | histogram | `step` |
-//! | `tokenfetch_token_expires_in_seconds` | gauge | `step` |
+//! | `tokenfetch_store_lock_wait_seconds` | histogram (one sample per load that waited) | `step` |
+//! | `tokenfetch_token_expires_in_seconds` | gauge, set when a token is loaded | `step` |
+//!
+//! A recorder must be installed before the engine is built: the handles are
+//! taken from it then.
 
 use std::time::Duration;
 
@@ -104,7 +107,7 @@ impl StepMetrics {
                     handles.expires_in.set(expires_in.as_secs_f64());
                     "ok".to_owned()
                 }
-                Err(error) => format!("{:?}", error.kind()).to_lowercase(),
+                Err(error) => outcome_label(error.kind()).to_owned(),
             };
             metrics::counter!(
                 "tokenfetch_fetches_total",
@@ -125,5 +128,21 @@ impl StepMetrics {
         }
         #[cfg(not(feature = "metrics"))]
         let _ = waited;
+    }
+}
+
+/// The `outcome` label of a failed load: the error kind in snake case.
+#[cfg(feature = "metrics")]
+fn outcome_label(kind: crate::model::ErrorKind) -> &'static str {
+    use crate::model::ErrorKind;
+    match kind {
+        ErrorKind::Transport => "transport",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Server => "server",
+        ErrorKind::Refused => "refused",
+        ErrorKind::BadResponse => "bad_response",
+        ErrorKind::Config => "config",
+        ErrorKind::Store => "store",
+        ErrorKind::Internal => "internal",
     }
 }

@@ -99,10 +99,25 @@ pub struct Timeline {
     pub total: Duration,
 }
 
-/// The recording of a timeline in progress.
+/// The recording of a timeline in progress: the steps that ended, with the
+/// instant each load started.
 pub(super) struct Recording {
     started: Instant,
-    steps: Vec<StepTiming>,
+    steps: Vec<(Instant, StepTiming)>,
+}
+
+/// Ends the recording when [`Engine::explain`] returns or is dropped.
+struct StopRecording<'a>(&'a Inner);
+
+impl Drop for StopRecording<'_> {
+    fn drop(&mut self) {
+        self.0.recording_on.store(false, Ordering::Release);
+        self.0
+            .recording
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
 }
 
 impl Inner {
@@ -128,7 +143,7 @@ impl Inner {
             Ok((origin, attempts)) => (Some(origin), attempts, None),
             Err(error) => (None, 0, Some(error.clone())),
         };
-        recording.steps.push(StepTiming {
+        let timing = StepTiming {
             step: self.steps[index].name.clone(),
             start: since(started),
             end: since(Instant::now()),
@@ -136,7 +151,8 @@ impl Inner {
             attempts,
             status: error.as_ref().and_then(|e| e.status()).map(|s| s.as_u16()),
             error,
-        });
+        };
+        recording.steps.push((started, timing));
     }
 }
 
@@ -170,9 +186,11 @@ impl Engine {
     }
 
     /// Fetches step `name` as [`token_by_name`](Engine::token_by_name) does, and
-    /// records the timeline of that resolution: each step it involved, its start
-    /// and end, where its token came from, its requests and how it ended. One
-    /// explanation at a time: a second call waits for the first.
+    /// records the timeline of that resolution: each step of `name`'s graph whose
+    /// token it needed, when its load started and ended, where its token came
+    /// from, its requests and how it ended. Loads that other callers started
+    /// earlier and this call joined are left out. One explanation at a time: a
+    /// second call waits for the first; dropping the call ends the recording.
     pub async fn explain(&self, name: &str) -> (Result<Arc<TokenData>>, Timeline) {
         let _one_at_a_time = self.inner.explaining.lock().await;
         let started = Instant::now();
@@ -185,29 +203,63 @@ impl Engine {
             steps: Vec::new(),
         });
         self.inner.recording_on.store(true, Ordering::Release);
-        let fresh = self
-            .inner
-            .graph
-            .index
-            .get(name)
-            .and_then(|&index| self.inner.steps[index].slot.fresh().map(|_| index));
-        let result = self.token_by_name(name).await;
-        if let Some(index) = fresh {
-            self.inner
-                .record(index, started, Ok((TokenOrigin::Memory, 0)));
-        }
-        self.inner.recording_on.store(false, Ordering::Release);
+        let stop = StopRecording(&self.inner);
+        let result = match self.inner.graph.index.get(name) {
+            Some(&index) => match self.inner.steps[index].slot.fresh() {
+                Some(token) => {
+                    self.inner
+                        .record(index, started, Ok((TokenOrigin::Memory, 0)));
+                    Ok(token)
+                }
+                None => Inner::resolve(&self.inner, index).await,
+            },
+            None => self.token_by_name(name).await,
+        };
         let recording = self
             .inner
             .recording
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        drop(stop);
+        let graph = self
+            .inner
+            .graph
+            .index
+            .get(name)
+            .map(|&index| self.closure(index));
+        let steps = recording
+            .map(|recording| recording.steps)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(load_started, timing)| {
+                *load_started >= started
+                    && graph
+                        .as_ref()
+                        .is_some_and(|names| names.contains(&timing.step))
+            })
+            .map(|(_, timing)| timing)
+            .collect();
         let timeline = Timeline {
-            steps: recording.map(|r| r.steps).unwrap_or_default(),
+            steps,
             total: started.elapsed(),
         };
         (result, timeline)
+    }
+
+    /// The names of step `index` and every step it depends on.
+    fn closure(&self, index: usize) -> Vec<String> {
+        let mut seen = vec![false; self.inner.steps.len()];
+        let mut stack = vec![index];
+        let mut names = Vec::new();
+        while let Some(next) = stack.pop() {
+            if std::mem::replace(&mut seen[next], true) {
+                continue;
+            }
+            names.push(self.inner.steps[next].name.clone());
+            stack.extend(&self.inner.graph.dependencies[next]);
+        }
+        names
     }
 
     /// The step graph: each step and the steps it depends on, in registration
@@ -246,7 +298,7 @@ impl Engine {
 /// assert_eq!(graph.to_string(), "device\napp\nuser <- device, app\n");
 /// assert_eq!(
 ///     graph.to_mermaid(),
-///     "graph LR\n    device[\"device\"]\n    app[\"app\"]\n    user[\"user\"]\n    device --> user\n    app --> user\n"
+///     "graph LR\n    s0[\"device\"]\n    s1[\"app\"]\n    s2[\"user\"]\n    s0 --> s2\n    s1 --> s2\n"
 /// );
 /// assert!(graph.to_dot().contains("\"device\" -> \"user\";"));
 /// ```
@@ -284,19 +336,15 @@ impl StepGraph {
             .map(|(step, dependencies)| (step.as_str(), dependencies.as_slice()))
     }
 
-    /// A Mermaid flowchart: one node per step, an edge from each dependency to the
-    /// step that needs it.
+    /// A Mermaid flowchart: one node per step (`s0`, `s1`.. in order, labelled
+    /// with the step's name, so that any name draws), an edge from each
+    /// dependency to the step that needs it.
     pub fn to_mermaid(&self) -> String {
-        let id = |name: &str| -> String {
-            name.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '_' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect()
+        let id = |name: &str| {
+            self.steps
+                .iter()
+                .position(|(step, _)| step == name)
+                .map_or_else(|| format!("\"{name}\""), |index| format!("s{index}"))
         };
         let mut out = String::from("graph LR\n");
         for (step, _) in &self.steps {
