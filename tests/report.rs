@@ -250,7 +250,11 @@ async fn a_dropped_explanation_ends_its_recording() {
     // The next explanation sees only its own resolution: `user` from memory.
     let (token, timeline) = engine.explain("user").await;
     token.unwrap();
-    let steps: Vec<_> = timeline.steps.iter().map(|s| (s.step.as_str(), s.origin)).collect();
+    let steps: Vec<_> = timeline
+        .steps
+        .iter()
+        .map(|s| (s.step.as_str(), s.origin))
+        .collect();
     assert_eq!(steps, [("user", Some(TokenOrigin::Memory))]);
     // Another step's load, outside an explanation, is recorded nowhere.
     let (_, timeline) = engine.explain("app").await;
