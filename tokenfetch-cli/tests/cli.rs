@@ -254,7 +254,7 @@ async fn graph_check_status_explain_inspect_and_evict() {
     assert!(explained.status.success(), "{}", stderr(&explained));
     let timeline: Value = serde_json::from_str(&stdout(&explained)).unwrap();
     insta::with_settings!({filters => vec![
-        (r#""(start_ms|end_ms|total_ms)": [0-9.]+"#, "\"$1\": [ms]"),
+        (r#""(start_ms|end_ms|total_ms|request_start_ms)": [0-9.]+"#, "\"$1\": [ms]"),
     ]}, {
         insta::assert_snapshot!("explain_json", serde_json::to_string_pretty(&sorted(&timeline)).unwrap());
     });

@@ -51,6 +51,7 @@ pub fn to_json(
             json!({
                 "step": timing.step,
                 "start_ms": millis(timing.start),
+                "request_start_ms": timing.request_start.map(millis),
                 "end_ms": millis(timing.end),
                 "origin": timing.origin.map(|origin| origin.as_str()),
                 "attempts": timing.attempts,
@@ -68,8 +69,10 @@ pub fn to_json(
     })
 }
 
-/// One line per step, in the order they started: a bar from its start to its
-/// end on the call's time scale, where its token came from, requests, duration.
+/// One line per step, in the order they started, on the call's time scale: `░`
+/// while the step waits (for its dependencies, for the store and its lock), `█`
+/// from its own request to its end; where its token came from, requests,
+/// duration.
 pub fn waterfall(timeline: &Timeline) -> String {
     let rows = rows(timeline);
     let name_width = rows
@@ -87,10 +90,15 @@ pub fn waterfall(timeline: &Timeline) -> String {
     for step in rows {
         let start = column(step.start).min(WIDTH.saturating_sub(1));
         let end = column(step.end).clamp(start + 1, WIDTH);
+        let request = step
+            .request_start
+            .map_or(start, column)
+            .clamp(start, end.saturating_sub(1));
         let bar = format!(
-            "{}{}{}",
+            "{}{}{}{}",
             " ".repeat(start),
-            "█".repeat(end - start),
+            "░".repeat(request - start),
+            "█".repeat(end - request),
             " ".repeat(WIDTH - end)
         );
         let origin = match (&step.origin, &step.error) {

@@ -215,7 +215,7 @@ impl Inner {
                         now + (refresh_after - age),
                         now + remaining,
                     )
-                    .with_origin(TokenOrigin::Store, 0),
+                    .with_origin(TokenOrigin::Store, 0, None),
                 )
             }
             Ok(None) => Stored::Nothing,

@@ -47,7 +47,7 @@ impl Inner {
                 let now = Instant::now();
                 let mut state = slot.state();
                 if let Some(token) = slot.fresh_at(now) {
-                    inner.record(index, now, Ok((TokenOrigin::Memory, 0)));
+                    inner.record(index, now, Ok((TokenOrigin::Memory, 0, None)));
                     return Ok(token);
                 }
                 match &state.inflight {
@@ -57,7 +57,7 @@ impl Inner {
                             && now < *failed_at + inner.refresh.failure_cooldown_value()
                         {
                             let answer = slot.valid(now).ok_or_else(|| error.clone());
-                            let origin = answer.as_ref().map(|_| (TokenOrigin::Memory, 0));
+                            let origin = answer.as_ref().map(|_| (TokenOrigin::Memory, 0, None));
                             inner.record(index, now, origin);
                             return answer;
                         }
@@ -121,7 +121,9 @@ impl Inner {
         self.record(
             index,
             started,
-            result.as_ref().map(|entry| (entry.origin, entry.attempts)),
+            result
+                .as_ref()
+                .map(|entry| (entry.origin, entry.attempts, entry.requested_at)),
         );
         step.metrics.loaded(
             now - started,
@@ -166,7 +168,11 @@ impl Inner {
             let slot = &self.steps[dependency].slot;
             match slot.fresh() {
                 Some(token) => {
-                    self.record(dependency, Instant::now(), Ok((TokenOrigin::Memory, 0)));
+                    self.record(
+                        dependency,
+                        Instant::now(),
+                        Ok((TokenOrigin::Memory, 0, None)),
+                    );
                     futures_util::future::ready(Ok(token)).boxed()
                 }
                 None => Inner::resolve(self, dependency),

@@ -77,11 +77,15 @@ pub struct StepTiming {
     /// When the step's load started, from the start of the call (it waits for
     /// its dependencies first).
     pub start: Duration,
+    /// When its own first request was about to be sent, its dependencies in and
+    /// the store's lock taken; `None` when it sent none.
+    pub request_start: Option<Duration>,
     /// When the step ended, from the start of the call.
     pub end: Duration,
     /// Where the token came from; `None` when the step failed.
     pub origin: Option<TokenOrigin>,
-    /// Requests sent (zero from memory or the store).
+    /// Requests sent (zero from memory or the store, and not counted when the
+    /// step failed).
     pub attempts: u32,
     /// The last HTTP status of a failure, if it had one.
     pub status: Option<u16>,
@@ -126,7 +130,7 @@ impl Inner {
         &self,
         index: usize,
         started: Instant,
-        outcome: std::result::Result<(TokenOrigin, u32), &Error>,
+        outcome: std::result::Result<(TokenOrigin, u32, Option<Instant>), &Error>,
     ) {
         if !self.recording_on.load(Ordering::Acquire) {
             return;
@@ -139,13 +143,14 @@ impl Inner {
             return;
         };
         let since = |instant: Instant| instant.saturating_duration_since(recording.started);
-        let (origin, attempts, error) = match outcome {
-            Ok((origin, attempts)) => (Some(origin), attempts, None),
-            Err(error) => (None, 0, Some(error.clone())),
+        let (origin, attempts, requested_at, error) = match outcome {
+            Ok((origin, attempts, requested_at)) => (Some(origin), attempts, requested_at, None),
+            Err(error) => (None, 0, None, Some(error.clone())),
         };
         let timing = StepTiming {
             step: self.steps[index].name.clone(),
             start: since(started),
+            request_start: requested_at.map(since),
             end: since(Instant::now()),
             origin,
             attempts,
@@ -208,7 +213,7 @@ impl Engine {
             Some(&index) => match self.inner.steps[index].slot.fresh() {
                 Some(token) => {
                     self.inner
-                        .record(index, started, Ok((TokenOrigin::Memory, 0)));
+                        .record(index, started, Ok((TokenOrigin::Memory, 0, None)));
                     Ok(token)
                 }
                 None => Inner::resolve(&self.inner, index).await,

@@ -27,6 +27,7 @@ impl Inner {
         deadline: Instant,
     ) -> Result<Entry> {
         let step = &self.steps[index];
+        let requested_at = Instant::now();
         let span = tracing::Span::current();
         let repeatable = step.fetcher.repeatable();
         let (spent, refused) = {
@@ -57,7 +58,7 @@ impl Inner {
                     }
                     return self
                         .entry_for(step, token, Instant::now())
-                        .map(|entry| entry.with_origin(origin, attempt));
+                        .map(|entry| entry.with_origin(origin, attempt, Some(requested_at)));
                 }
                 Err(error) => error.with_step(&step.name),
             };

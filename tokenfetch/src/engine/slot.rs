@@ -37,6 +37,8 @@ pub(crate) struct Entry {
     pub(crate) origin: TokenOrigin,
     /// The requests it took.
     pub(crate) attempts: u32,
+    /// When its first request was about to be sent (its dependencies in).
+    pub(crate) requested_at: Option<Instant>,
 }
 
 impl Entry {
@@ -52,13 +54,21 @@ impl Entry {
             expires_coarse: coarse::now().saturating_add(nanos(left)),
             origin: TokenOrigin::Network,
             attempts: 1,
+            requested_at: None,
         }
     }
 
-    /// Says where the token came from, and the requests it took.
-    pub(crate) fn with_origin(mut self, origin: TokenOrigin, attempts: u32) -> Self {
+    /// Says where the token came from, the requests it took, and when the first
+    /// was about to be sent.
+    pub(crate) fn with_origin(
+        mut self,
+        origin: TokenOrigin,
+        attempts: u32,
+        requested_at: Option<Instant>,
+    ) -> Self {
         self.origin = origin;
         self.attempts = attempts;
+        self.requested_at = requested_at;
         self
     }
 
