@@ -14,14 +14,23 @@ fn main() -> ExitCode {
     // -v and -vv.
     let filter = match (cli.quiet, cli.verbose) {
         (true, 0) => None,
-        (_, 0) => Some("tokenfetch=warn,tokenfetch_cli=warn"),
+        // Each failed attempt is summed up by the error the command prints.
+        (_, 0) => Some("tokenfetch=warn,tokenfetch::step=error,tokenfetch_cli=warn"),
         (_, 1) => Some("tokenfetch=debug,tokenfetch_cli=debug"),
         _ => Some("tokenfetch=trace,tokenfetch_cli=trace"),
     };
     if let Some(filter) = filter {
+        // With -v, each fetch is logged when it ends: step, cache, attempts,
+        // status, duration.
+        let spans = if cli.verbose > 0 {
+            tracing_subscriber::fmt::format::FmtSpan::CLOSE
+        } else {
+            tracing_subscriber::fmt::format::FmtSpan::NONE
+        };
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_env_filter(filter)
+            .with_span_events(spans)
             .init();
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -445,3 +445,34 @@ fn diagnostics_never_show_an_inline_secret() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_logs_show_no_secret_and_a_tokenless_answer_exits_1() {
+    let server = server(Duration::ZERO).await;
+    let dir = workdir("verbose");
+    pipeline(&dir, &server);
+    let output = tokenfetch(&dir)
+        .args(["-vv", "get", "user"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let logs = stderr(&output);
+    assert!(logs.contains("tokenfetch"), "no logs at -vv: {logs}");
+    for secret in ["app-secret", "device-0", "app-0", "user-0"] {
+        assert!(!logs.contains(secret), "{secret} in the logs: {logs}");
+    }
+
+    let empty = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"token": "wrong-field"})))
+        .mount(&empty)
+        .await;
+    std::fs::write(
+        dir.join("tokenfetch.toml"),
+        format!("[steps.api]\nendpoint = \"{}/token\"\n", empty.uri()),
+    )
+    .unwrap();
+    let output = tokenfetch(&dir).args(["get", "api"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no token field `access_token`"));
+}

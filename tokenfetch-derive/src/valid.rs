@@ -348,6 +348,9 @@ fn check_grant(cx: &Ctxt, input: &Input) {
             }
         }
         GrantKind::JwtBearer => {
+            if let Some(second) = grant.audience.get(1) {
+                cx.error_spanned_by(second, "a signed JWT bearer assertion has one `audience`");
+            }
             let signed = grant.issuer.is_some() || grant.subject.is_some();
             match (&grant.assertion, signed) {
                 (Some(assertion), true) => cx.error_spanned_by(

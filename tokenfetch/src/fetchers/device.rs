@@ -13,7 +13,6 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use super::http_step::HttpStep;
-use super::request::TokenRequest;
 use crate::http::HttpResponse;
 use crate::model::{Error, ErrorKind, OAuthError, Result, Secret, TokenData};
 use crate::step::Context;
@@ -185,10 +184,11 @@ pub(crate) async fn run(
         }
     };
     let template = step.template.render(context)?;
-    let mut request = TokenRequest::form_post(&endpoint);
-    if let Some(scope) = template.data("scope") {
-        request.set_data("scope", scope.clone());
-    }
+    // The step's request without its grant: scope, headers, query and any
+    // extension parameter (an `audience`, say) go with the device request.
+    let mut request = template.as_ref().clone();
+    request.set_endpoint(&endpoint);
+    request.remove_data("grant_type");
     let url = step.http.url(&endpoint, context)?;
     step.endpoint
         .authenticate(&mut request, &url, metadata.as_deref())?;

@@ -87,18 +87,6 @@ impl TokenRequest {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    /// An empty form POST to `endpoint`.
-    pub(crate) fn form_post(endpoint: &str) -> Self {
-        TokenRequest {
-            method: Method::POST,
-            endpoint: endpoint.to_owned(),
-            headers: HeaderMap::new(),
-            query: Vec::new(),
-            data: Vec::new(),
-            content_type: ContentType::Form,
-        }
-    }
-
     /// Sends the request to `endpoint` instead.
     pub(crate) fn set_endpoint(&mut self, endpoint: &str) {
         endpoint.clone_into(&mut self.endpoint);
