@@ -88,7 +88,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Shows each step's cached token: expiry, renewal, origin.
+    /// Shows each step's cached token: expiry, renewal, origin. It reads the
+    /// steps' secret references: a token's place in the store depends on them.
     Status {
         /// Prints the state as JSON.
         #[arg(long)]
@@ -101,6 +102,7 @@ pub enum Command {
         step: String,
     },
     /// Drops cached tokens, in memory and in the store: STEP's, or every step's.
+    /// It reads the secret references of the steps it drops.
     Evict {
         /// The step; every step without it.
         step: Option<String>,

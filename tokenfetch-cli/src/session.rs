@@ -20,6 +20,21 @@ pub const DEFAULT_FILE: &str = "tokenfetch.toml";
 /// How long a fetch runs before a spinner shows.
 const SPINNER_AFTER: Duration = Duration::from_millis(300);
 
+/// The spinner on the terminal, while one turns.
+static SPINNER: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Writes a line for the user on stderr (a device flow's code, say), above the
+/// spinner when one turns, so that neither garbles the other.
+pub fn tell_user(line: &str) {
+    let spinner = SPINNER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match spinner.as_ref() {
+        Some(spinner) => spinner.suspend(|| eprintln!("{line}")),
+        None => eprintln!("{line}"),
+    }
+}
+
 /// A checked pipeline file and the options every command shares.
 pub struct Session {
     /// Where the file is.
@@ -200,7 +215,14 @@ impl Session {
         }
         let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
         spinner.enable_steady_tick(Duration::from_millis(100));
+        *SPINNER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(spinner.clone());
         let done = work.await;
+        SPINNER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         spinner.finish_and_clear();
         done
     }

@@ -303,11 +303,12 @@ impl Values<'_, '_> {
             }
             GrantKind::DeviceCode { device_endpoint } => {
                 let mut flow = DeviceFlow::new(|prompt| {
-                    eprintln!(
-                        "Open {} and enter {}",
+                    crate::session::tell_user(&format!(
+                        "Open {} and enter {} (valid for {} s)",
                         prompt.verification_uri(),
-                        prompt.user_code()
-                    );
+                        prompt.user_code(),
+                        prompt.expires_in().as_secs()
+                    ));
                 });
                 if let Some(endpoint) = device_endpoint {
                     flow = flow.endpoint(endpoint);
