@@ -88,7 +88,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Shows each step's cached token: expiry, renewal, origin. It reads the
+    /// Shows each step's token in the store: cached or not, expiry, renewal. It reads the
     /// steps' secret references: a token's place in the store depends on them.
     Status {
         /// Prints the state as JSON.

@@ -1,6 +1,5 @@
 //! The command line's exit codes, and the failure that carries one.
 
-use std::fmt;
 use std::process::ExitCode;
 
 use tokenfetch::ErrorKind;
@@ -87,11 +86,5 @@ impl From<tokenfetch::Error> for Failure {
             message: format!("error: {error}"),
             code: code_of(error.kind()),
         }
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
     }
 }

@@ -39,8 +39,6 @@ pub fn tell_user(line: &str) {
 pub struct Session {
     /// Where the file is.
     pub path: PathBuf,
-    /// Its text.
-    pub text: String,
     /// Its steps.
     pub file: PipelineFile,
     store: Option<String>,
@@ -124,7 +122,6 @@ impl Session {
         }
         Ok(Session {
             path,
-            text,
             file,
             store: cli.store.clone(),
             quiet: cli.quiet,
@@ -166,18 +163,14 @@ impl Session {
         &self,
         steps: &[&str],
     ) -> Result<(Engine, Option<Arc<dyn TokenStore>>), Failure> {
-        let mut needed: Vec<String> = Vec::new();
         for step in steps {
             self.check_step(step)?;
-            for name in self.file.closure(step).unwrap_or_default() {
-                if !needed.contains(&name) {
-                    needed.push(name);
-                }
-            }
         }
+        // The steps and everything they depend on.
+        let names: Vec<String> = steps.iter().map(|step| (*step).to_owned()).collect();
         let fetchers = self
             .file
-            .build_steps(&needed)
+            .build_steps(&names)
             .map_err(|error| Failure::usage(format!("error: {error}")))?;
         let mut builder = Engine::builder();
         for fetcher in fetchers {

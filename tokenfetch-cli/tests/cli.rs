@@ -267,7 +267,7 @@ async fn graph_check_status_explain_inspect_and_evict() {
         .find(|line| line.starts_with("user"))
         .unwrap();
     assert!(
-        user_line.contains("yes") && user_line.contains("store"),
+        user_line.contains("yes") && user_line.contains("59m"),
         "{status}"
     );
 

@@ -1,7 +1,8 @@
-//! Rules that span several attributes: an endpoint is required, the token comes
-//! from exactly one place, dependencies are listed once and never the step itself,
-//! and every injection takes its token from a listed dependency. Checks of a
-//! single attribute or value are made while parsing, in `attr.rs`.
+//! Rules that span several attributes: an endpoint unless there is an issuer,
+//! the token read from at most one place, dependencies listed once and never the
+//! step itself, every injection taking its token from a listed dependency, field
+//! roles, and what `#[client_auth]` and `#[grant]` need. Checks of a single
+//! attribute or value are made while parsing, in `attr.rs` and `oauth_attr.rs`.
 
 use std::collections::HashSet;
 

@@ -1,4 +1,4 @@
-//! `status`: each step's cached token, as the store (and this process) holds it.
+//! `status`: each step's cached token, as the store holds it.
 
 use std::time::Duration;
 
@@ -11,45 +11,33 @@ use crate::session::Session;
 /// One step's row.
 struct Row {
     step: String,
-    cached: bool,
     expires_in: Option<Duration>,
     refresh_in: Option<Duration>,
-    origin: &'static str,
-    last_error: Option<String>,
 }
 
+/// Each step's token as the store holds it: a new process has nothing in memory,
+/// so the store is where a token comes from (`--store none`: nothing is cached).
+/// Errors are not kept between runs: `explain` shows a failing step's error.
 pub async fn status(session: &Session, as_json: bool) -> Result<u8, Failure> {
     let names = session.file.step_names();
     let (engine, store) = session.engine_and_store(&names)?;
     let policy = RefreshPolicy::default();
     let mut rows = Vec::new();
-    for state in engine.snapshot() {
-        let stored: Option<StoredToken> = match (&store, engine.store_key(&state.name)) {
+    for name in names {
+        let stored: Option<StoredToken> = match (&store, engine.store_key(name)) {
             (Some(store), Some(key)) => store.load(key).await.map_err(Failure::from)?,
             _ => None,
         };
-        let row = match stored {
-            Some(stored) if !state.cached && !stored.remaining().is_zero() => {
-                let renew = policy.refresh_after(stored.lifetime(), Duration::ZERO);
-                Row {
-                    step: state.name.clone(),
-                    cached: true,
-                    expires_in: Some(stored.remaining()),
-                    refresh_in: Some(renew.saturating_sub(stored.age())),
-                    origin: "store",
-                    last_error: None,
-                }
-            }
-            _ => Row {
-                step: state.name.clone(),
-                cached: state.cached,
-                expires_in: state.expires_in,
-                refresh_in: state.refresh_in,
-                origin: state.origin.map_or("-", |origin| origin.as_str()),
-                last_error: state.last_error.as_ref().map(ToString::to_string),
-            },
-        };
-        rows.push(row);
+        let stored = stored.filter(|stored| !stored.remaining().is_zero());
+        rows.push(Row {
+            step: name.to_owned(),
+            expires_in: stored.as_ref().map(StoredToken::remaining),
+            refresh_in: stored.as_ref().map(|stored| {
+                policy
+                    .refresh_after(stored.lifetime(), Duration::ZERO)
+                    .saturating_sub(stored.age())
+            }),
+        });
     }
     if as_json {
         let rows: Vec<serde_json::Value> = rows
@@ -57,11 +45,9 @@ pub async fn status(session: &Session, as_json: bool) -> Result<u8, Failure> {
             .map(|row| {
                 json!({
                     "step": row.step,
-                    "cached": row.cached,
-                    "expires_in_s": row.expires_in.map(|d| d.as_secs()),
-                    "refresh_in_s": row.refresh_in.map(|d| d.as_secs()),
-                    "origin": row.origin,
-                    "last_error": row.last_error,
+                    "cached": row.expires_in.is_some(),
+                    "expires_in": row.expires_in.map(|d| d.as_secs()),
+                    "refresh_in": row.refresh_in.map(|d| d.as_secs()),
                 })
             })
             .collect();
@@ -77,19 +63,18 @@ pub async fn status(session: &Session, as_json: bool) -> Result<u8, Failure> {
         .max()
         .unwrap_or(4)
         .max(4);
-    crate::outln!(
-        "{:width$}  CACHED  EXPIRES IN  REFRESH IN  ORIGIN  LAST ERROR",
-        "STEP"
-    );
+    crate::outln!("{:width$}  CACHED  EXPIRES IN  REFRESH IN", "STEP");
     for row in rows {
         crate::outln!(
-            "{:width$}  {:6}  {:>10}  {:>10}  {:6}  {}",
+            "{:width$}  {:6}  {:>10}  {:>10}",
             row.step,
-            if row.cached { "yes" } else { "no" },
+            if row.expires_in.is_some() {
+                "yes"
+            } else {
+                "no"
+            },
             row.expires_in.map_or("-".to_owned(), human),
             row.refresh_in.map_or("-".to_owned(), human),
-            row.origin,
-            row.last_error.as_deref().unwrap_or("-"),
         );
     }
     Ok(OK)

@@ -1,8 +1,8 @@
 //! The graph rules, which need every step at once: each dependency, grant step
 //! and injection names a step; a step depends on neither itself nor a step
 //! twice; an injection comes from a dependency; and there is no cycle (reported
-//! once per cycle, as `a -> b -> c -> a`, at the `depends_on` entry that starts
-//! it).
+//! once per cycle, as `a -> b -> c -> a`, at the dependency that starts it: a
+//! `depends_on` entry, or a step the grant names).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

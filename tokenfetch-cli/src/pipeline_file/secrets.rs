@@ -288,9 +288,10 @@ impl<'a> Resolver<'a> {
 }
 
 /// Whether a value under `key` (a data, query or header name, or a credential
-/// key) is a secret: `client_secret`, `password`, `private_key`,
-/// `refresh_token`, `assertion`, anything containing `secret`, `password` or
-/// `token`, and the `Authorization` headers.
+/// key) is a secret: `assertion`, and anything containing `secret`,
+/// `password`, `passwd`, `token`, `key`, `cookie`, `credential` or `auth`
+/// (`client_secret`, `private_key`, `refresh_token`, the `Authorization`
+/// headers...).
 pub(super) fn looks_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     matches!(

@@ -21,10 +21,10 @@ use std::time::Duration;
 use crate::model::Error;
 
 /// A step's metric handles.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct StepMetrics {
     #[cfg(feature = "metrics")]
-    handles: Option<Handles>,
+    handles: Handles,
 }
 
 #[cfg(feature = "metrics")]
@@ -44,30 +44,36 @@ impl StepMetrics {
     pub(super) fn new(step: &str) -> Self {
         #[cfg(feature = "metrics")]
         {
-            let label = || ("step", step.to_owned());
-            let cache = |result: &'static str| metrics::counter!("tokenfetch_cache_total", label().0 => label().1, "result" => result);
+            let step = step.to_owned();
+            let cache = |result: &'static str| {
+                metrics::counter!(
+                    "tokenfetch_cache_total",
+                    "step" => step.clone(),
+                    "result" => result
+                )
+            };
             StepMetrics {
-                handles: Some(Handles {
-                    step: step.to_owned(),
+                handles: Handles {
                     hits: cache("hit"),
                     misses: cache("miss"),
                     stale: cache("stale"),
-                    fetch_seconds: metrics::histogram!("tokenfetch_fetch_seconds", label().0 => label().1),
+                    fetch_seconds: metrics::histogram!("tokenfetch_fetch_seconds", "step" => step.clone()),
                     lock_wait_seconds: metrics::histogram!(
                         "tokenfetch_store_lock_wait_seconds",
-                        label().0 => label().1
+                        "step" => step.clone()
                     ),
                     expires_in: metrics::gauge!(
                         "tokenfetch_token_expires_in_seconds",
-                        label().0 => label().1
+                        "step" => step.clone()
                     ),
-                }),
+                    step,
+                },
             }
         }
         #[cfg(not(feature = "metrics"))]
         {
             let _ = step;
-            StepMetrics::default()
+            StepMetrics {}
         }
     }
 
@@ -75,32 +81,27 @@ impl StepMetrics {
     #[inline]
     pub(super) fn hit(&self) {
         #[cfg(feature = "metrics")]
-        if let Some(handles) = &self.handles {
-            handles.hits.increment(1);
-        }
+        self.handles.hits.increment(1);
     }
 
     /// A caller that had to wait for a load.
     pub(super) fn miss(&self) {
         #[cfg(feature = "metrics")]
-        if let Some(handles) = &self.handles {
-            handles.misses.increment(1);
-        }
+        self.handles.misses.increment(1);
     }
 
     /// A still-valid token served after a failed renewal.
     pub(super) fn stale(&self) {
         #[cfg(feature = "metrics")]
-        if let Some(handles) = &self.handles {
-            handles.stale.increment(1);
-        }
+        self.handles.stale.increment(1);
     }
 
     /// A load that ended after `took`, with a token that expires in `expires_in`,
     /// or with `error`.
     pub(super) fn loaded(&self, took: Duration, outcome: Result<Duration, &Error>) {
         #[cfg(feature = "metrics")]
-        if let Some(handles) = &self.handles {
+        {
+            let handles = &self.handles;
             handles.fetch_seconds.record(took.as_secs_f64());
             let outcome = match outcome {
                 Ok(expires_in) => {
@@ -123,9 +124,7 @@ impl StepMetrics {
     /// A wait of `waited` for another process's store lock.
     pub(super) fn lock_wait(&self, waited: Duration) {
         #[cfg(feature = "metrics")]
-        if let Some(handles) = &self.handles {
-            handles.lock_wait_seconds.record(waited.as_secs_f64());
-        }
+        self.handles.lock_wait_seconds.record(waited.as_secs_f64());
         #[cfg(not(feature = "metrics"))]
         let _ = waited;
     }

@@ -140,12 +140,12 @@ impl<S> FetcherBuilder<S> {
     }
 
     /// The authorization server's issuer identifier: its metadata (OpenID Connect
-    /// discovery, else RFC 8414) is read once per engine, shared by every step
-    /// naming the same issuer, and gives the token endpoint when the step sets
-    /// no [`endpoint`](FetcherBuilder::endpoint), the device authorization
-    /// endpoint, and the client authentication methods the server takes (see
-    /// [`ClientAuth::secret`]). The document must name this issuer exactly
-    /// (trailing `/` aside).
+    /// discovery, else RFC 8414) is read once per engine, shared by the steps
+    /// naming the same issuer and reaching it the same way, and gives the token
+    /// endpoint when the step sets no [`endpoint`](FetcherBuilder::endpoint), the
+    /// device authorization endpoint, and the client authentication methods the
+    /// server takes (see [`ClientAuth::secret`]). The document must name this
+    /// issuer exactly (trailing `/` aside).
     ///
     /// ```
     /// use tokenfetch::{BodyTokenFetcher, ClientAuth, Grant};
