@@ -145,7 +145,7 @@ impl<S> FetcherBuilder<S> {
     /// endpoint when the step sets no [`endpoint`](FetcherBuilder::endpoint), the
     /// device authorization endpoint, and the client authentication methods the
     /// server takes (see [`ClientAuth::secret`]). The document must name this
-    /// issuer exactly (trailing `/` aside).
+    /// issuer exactly (the `/` of an issuer without a path aside).
     ///
     /// ```
     /// use tokenfetch::{BodyTokenFetcher, ClientAuth, Grant};
