@@ -562,3 +562,21 @@ fn each_rule_has_its_error() {
         );
     }
 }
+
+#[test]
+fn a_device_grant_takes_its_endpoint_and_waits_for_a_person() {
+    let text = "[steps.tv]\nendpoint = \"https://auth.example.com/token\"\n\
+                client_auth = { method = \"none\", client_id = \"tv\" }\n\
+                grant = { type = \"device_code\", endpoint = \"https://auth.example.com/device\", scope = [\"profile\"] }\n";
+    let (file, warnings) =
+        pipeline_file::parse(Path::new("tokenfetch.toml"), text).unwrap_or_else(|errors| {
+            panic!("{}", pipeline_file::render(&errors, Path::new("t"), text))
+        });
+    assert!(warnings.is_empty());
+    let steps = file.build_steps(&["tv".to_owned()]).unwrap();
+    // The device flow's own load timeout: half an hour and a minute.
+    assert_eq!(
+        steps[0].load_timeout(),
+        Some(std::time::Duration::from_secs(31 * 60))
+    );
+}

@@ -42,7 +42,7 @@
 //! | token in the body (the default) | `token_field`, `token_type_field`, `expires_in_field`, `expires_at_field`, `refresh_token_field`, `default_token_type`, `refresh_grant`, `refresh_data` |
 //! | an injection | `from`, then `header`, `field` or `query` (by list); `format` (with `{token}` or `{token_type}`); `part` (`access_token`, `token_type`, `refresh_token`) or `extra` (a field of the token response) |
 //! | `client_auth` | `method` (`none`, `post`, `basic`, `basic_unencoded`, `secret_jwt`, `private_key_jwt`, `secret`), `client_id`; `client_secret` (all but `none` and `private_key_jwt`); `private_key`, `algorithm` (`RS256` by default, `PS256`, `ES256`, `EdDSA`) for `private_key_jwt`; `kid`, `audience` for the two JWT methods |
-//! | `grant` | `type`, `scope` (a list); `password`: `username`, `password`; `refresh_token`: `refresh_token`; `token_exchange`: `subject`, `subject_token_type`, `actor`, `actor_token_type`, `audience`, `resource`, `requested_token_type`; `jwt_bearer`: `assertion` (a step); `device_code`: `device_endpoint` |
+//! | `grant` | `type`, `scope` (a list); `password`: `username`, `password`; `refresh_token`: `refresh_token`; `token_exchange`: `subject`, `subject_token_type`, `actor`, `actor_token_type`, `audience`, `resource`, `requested_token_type`; `jwt_bearer`: `assertion` (a step); `device_code`: `endpoint` (the device authorization endpoint) |
 //!
 //! Durations are written `"500ms"`, `"30s"`, `"15m"`, `"1h30m"`, `"30d"`.
 //! Token types are `access_token`, `refresh_token`, `id_token`, `jwt`,

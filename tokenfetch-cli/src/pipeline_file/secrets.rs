@@ -340,7 +340,7 @@ const PUBLIC_CREDENTIAL_KEYS: &[&str] = &[
     "requested_token_type",
     "resource",
     "assertion",
-    "device_endpoint",
+    "endpoint",
     "scope",
 ];
 

@@ -122,7 +122,7 @@ impl GrantType {
                 ],
             ),
             GrantType::JwtBearer => (&["assertion"], &[]),
-            GrantType::DeviceCode => (&[], &["device_endpoint"]),
+            GrantType::DeviceCode => (&[], &["endpoint"]),
         }
     }
 
@@ -150,7 +150,7 @@ pub(super) struct GrantRead {
     /// The steps it names (`subject`, `actor`, `assertion`), whatever else is
     /// wrong.
     pub(super) steps: Vec<Spanned<String>>,
-    /// For `device_code`: the span of the type and the `device_endpoint`.
+    /// For `device_code`: the span of the type and the `endpoint`.
     pub(super) device_code: Option<(Range<usize>, Option<Spanned<String>>)>,
 }
 
@@ -397,7 +397,7 @@ impl Reader<'_> {
             }
         }
         if kind.value == GrantType::DeviceCode {
-            read.device_code = Some((kind.span.clone(), strings.get("device_endpoint").cloned()));
+            read.device_code = Some((kind.span.clone(), strings.get("endpoint").cloned()));
         }
         let scopes = lists.remove("scope").unwrap_or_default();
         for scope in &scopes {
@@ -442,7 +442,7 @@ impl Reader<'_> {
                 .map(|assertion| GrantKind::JwtBearer { assertion }),
             GrantType::DeviceCode => Some(GrantKind::DeviceCode {
                 device_endpoint: strings
-                    .get("device_endpoint")
+                    .get("endpoint")
                     .map(|endpoint| endpoint.value.clone()),
             }),
             GrantType::TokenExchange => {

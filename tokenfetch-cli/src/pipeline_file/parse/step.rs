@@ -92,7 +92,7 @@ struct Seen {
     client_auth: Option<std::ops::Range<usize>>,
     grant: Option<std::ops::Range<usize>>,
     /// `grant.type = "device_code"`, spanned at the value, and whether it has
-    /// a `device_endpoint`.
+    /// an `endpoint` (the device authorization endpoint).
     device_code: Option<(std::ops::Range<usize>, Option<Spanned<String>>)>,
     /// Whether `endpoint` or `issuer` is written (perhaps misspelt, or of the
     /// wrong type: reported already).
@@ -350,7 +350,7 @@ impl Reader<'_> {
             match device_endpoint {
                 Some(endpoint) => {
                     let grant_place = format!("in `grant` of step `{}`", step.name.value);
-                    let key = "device_endpoint";
+                    let key = "endpoint";
                     self.endpoint(&endpoint, key, &grant_place, insecure, has_base_url);
                 }
                 None if step.issuer.is_none() => {
@@ -358,7 +358,7 @@ impl Reader<'_> {
                         "step `{}` uses the device flow and names no device authorization endpoint",
                         step.name.value
                     );
-                    let help = "add `device_endpoint = \"/path\"` to the grant, \
+                    let help = "add `endpoint = \"/path\"` to the grant, \
                                 or an `issuer` whose metadata names one";
                     self.error_help(type_span, message, help);
                 }
@@ -402,7 +402,7 @@ impl Reader<'_> {
         };
     }
 
-    /// Checks an endpoint (`endpoint`, `device_endpoint`): a path needs a base
+    /// Checks an endpoint (a step's, or a device grant's): a path needs a base
     /// URL to be joined to.
     fn endpoint(
         &mut self,
