@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// (network, 5xx, timeout, store). `curl` and `exec` exit with their command's
 /// code once the token is fetched.
 #[derive(Debug, Parser)]
-#[command(name = "tokenfetch", version, about, long_about = None)]
+#[command(name = "tokenfetch", version)]
 pub struct Cli {
     /// The pipeline file [default: tokenfetch.toml, then $TOKENFETCH_FILE]
     #[arg(long, short = 'f', global = true, value_name = "PATH")]
@@ -88,8 +88,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Shows each step's token in the store: cached or not, expiry, renewal. It reads the
-    /// steps' secret references: a token's place in the store depends on them.
+    /// Shows each step's token in the store: cached or not, expiry, renewal.
+    ///
+    /// It reads the steps' secret references: a token's place in the store
+    /// depends on them.
     Status {
         /// Prints the state as JSON.
         #[arg(long)]
@@ -102,6 +104,7 @@ pub enum Command {
         step: String,
     },
     /// Drops cached tokens, in memory and in the store: STEP's, or every step's.
+    ///
     /// It reads the secret references of the steps it drops.
     Evict {
         /// The step; every step without it.
