@@ -484,7 +484,12 @@ fn parse_args(
 }
 
 /// Stores the value of a key, refusing a second one.
-fn set<T>(meta: &ParseNestedMeta, slot: &mut Option<T>, value: T, attr: Symbol) -> syn::Result<()> {
+pub(crate) fn set<T>(
+    meta: &ParseNestedMeta,
+    slot: &mut Option<T>,
+    value: T,
+    attr: Symbol,
+) -> syn::Result<()> {
     if slot.is_some() {
         let key = meta
             .path
@@ -499,28 +504,39 @@ fn set<T>(meta: &ParseNestedMeta, slot: &mut Option<T>, value: T, attr: Symbol) 
 
 /// Records an unknown key and skips its value, so that the keys after it are
 /// still read.
-fn unknown_key(
+pub(crate) fn unknown_key(
     cx: &Ctxt,
     meta: &ParseNestedMeta,
     attr: Symbol,
     expected: &[Symbol],
 ) -> syn::Result<()> {
-    let key = meta
-        .path
+    let key = key_name(meta);
+    cx.syn_error(meta.error(format!(
+        "unknown key `{key}` in `#[{attr}]`; expected {}",
+        listed(expected)
+    )));
+    skip_value(meta)
+}
+
+/// The key as written.
+pub(crate) fn key_name(meta: &ParseNestedMeta) -> String {
+    meta.path
         .get_ident()
         .map(ToString::to_string)
         .unwrap_or_else(|| {
             let path = &meta.path;
             quote::quote!(#path).to_string().replace(' ', "")
-        });
-    let expected: Vec<String> = expected
-        .iter()
-        .map(|symbol| format!("`{symbol}`"))
-        .collect();
-    cx.syn_error(meta.error(format!(
-        "unknown key `{key}` in `#[{attr}]`; expected {}",
-        expected.join(", ")
-    )));
+        })
+}
+
+/// `` `a`, `b` ``.
+pub(crate) fn listed(symbols: &[Symbol]) -> String {
+    let symbols: Vec<String> = symbols.iter().map(|symbol| format!("`{symbol}`")).collect();
+    symbols.join(", ")
+}
+
+/// Skips a key's value, so that the keys after it are still read.
+pub(crate) fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
     while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
         meta.input.parse::<proc_macro2::TokenTree>()?;
     }

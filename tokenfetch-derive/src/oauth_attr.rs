@@ -10,7 +10,7 @@ use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, LitStr, Meta, Path, Token};
 
-use crate::attr::Dependency;
+use crate::attr::{Dependency, key_name, listed, set, skip_value, unknown_key};
 use crate::ctxt::Ctxt;
 use crate::symbol::*;
 use crate::value;
@@ -197,7 +197,7 @@ pub fn parse_client_auth(cx: &Ctxt, attr: &Attribute) -> syn::Result<ClientAuth>
             let lit = meta.value()?.parse::<LitStr>()?;
             set(&meta, &mut audience, lit, CLIENT_AUTH)
         } else {
-            unknown(cx, &meta, CLIENT_AUTH, &[AUDIENCE])
+            unknown_key(cx, &meta, CLIENT_AUTH, &[AUDIENCE])
         }
     })
     .parse2(keys)?;
@@ -319,7 +319,7 @@ pub fn parse_private_key(cx: &Ctxt, attr: &Attribute) -> syn::Result<PrivateKey>
             let lit = meta.value()?.parse::<LitStr>()?;
             set(&meta, &mut key.kid, lit, PRIVATE_KEY)
         } else {
-            unknown(cx, &meta, PRIVATE_KEY, &[ALGORITHM, KID])
+            unknown_key(cx, &meta, PRIVATE_KEY, &[ALGORITHM, KID])
         }
     })?;
     Ok(key)
@@ -357,34 +357,6 @@ fn token_type(cx: &Ctxt, lit: &LitStr) -> TokenType {
     TokenType { urn }
 }
 
-fn set<T>(meta: &ParseNestedMeta, slot: &mut Option<T>, value: T, attr: Symbol) -> syn::Result<()> {
-    if slot.is_some() {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        return Err(meta.error(format!("duplicate `{key}` in `#[{attr}]`")));
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
-fn unknown(
-    cx: &Ctxt,
-    meta: &ParseNestedMeta,
-    attr: Symbol,
-    expected: &[Symbol],
-) -> syn::Result<()> {
-    let key = key_name(meta);
-    let list: Vec<String> = expected.iter().map(|s| format!("`{s}`")).collect();
-    cx.syn_error(meta.error(format!(
-        "unknown key `{key}` in `#[{attr}]`; expected {}",
-        list.join(", ")
-    )));
-    skip_value(meta)
-}
-
 fn unknown_for(
     cx: &Ctxt,
     meta: &ParseNestedMeta,
@@ -392,28 +364,9 @@ fn unknown_for(
     expected: &[Symbol],
 ) -> syn::Result<()> {
     let key = key_name(meta);
-    let list: Vec<String> = expected.iter().map(|s| format!("`{s}`")).collect();
     cx.syn_error(meta.error(format!(
         "`{key}` does not apply to `#[grant({grant})]`; it takes {}",
-        list.join(", ")
+        listed(expected)
     )));
     skip_value(meta)
-}
-
-fn key_name(meta: &ParseNestedMeta) -> String {
-    meta.path
-        .get_ident()
-        .map(ToString::to_string)
-        .unwrap_or_else(|| {
-            let path = &meta.path;
-            quote::quote!(#path).to_string().replace(' ', "")
-        })
-}
-
-/// Skips a key's value, so that the keys after it are still read.
-fn skip_value(meta: &ParseNestedMeta) -> syn::Result<()> {
-    while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
-        meta.input.parse::<proc_macro2::TokenTree>()?;
-    }
-    Ok(())
 }
