@@ -68,7 +68,7 @@ async fn explain_records_each_step_with_its_origin_and_timing() {
     assert_eq!(timeline.steps[0].origin, Some(TokenOrigin::Memory));
     assert_eq!(requests_to(&server, "/user").await, 1);
 
-    // A failure is recorded with its status.
+    // An unknown step: an error, and nothing recorded.
     let (token, timeline) = engine.explain("nowhere").await;
     assert!(token.is_err());
     assert!(timeline.steps.is_empty());
@@ -240,7 +240,7 @@ mod metrics_facade {
 }
 
 #[tokio::test]
-async fn a_dropped_explanation_ends_its_recording() {
+async fn an_explanation_after_a_dropped_one_sees_only_its_own_resolution() {
     let server = MockServer::start().await;
     let engine = chain(&server).await.build().unwrap();
     // Dropped while `device` (200 ms) is still loading.

@@ -140,10 +140,7 @@ impl Session {
         if names.contains(&step) {
             return Ok(());
         }
-        let near = names
-            .iter()
-            .filter(|name| strsim::damerau_levenshtein(name, step) <= 2)
-            .min_by_key(|name| strsim::damerau_levenshtein(name, step))
+        let near = pipeline_file::nearest(step, names.iter().copied())
             .map(|name| format!(" (did you mean `{name}`?)"))
             .unwrap_or_default();
         Err(Failure::usage(format!(

@@ -150,7 +150,7 @@ pub(super) fn did_you_mean<'a>(
 /// The one of `known` nearest to `name`, if it is close enough to be a typo:
 /// within a third of the name's length in edits (at least one, at most three),
 /// or the same but for case.
-pub(super) fn nearest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).clamp(1, 3);
     known
         .into_iter()

@@ -70,6 +70,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use self::build::{BuildError, BuildErrorKind};
+pub(crate) use self::diagnostic::nearest;
 pub use self::diagnostic::{Diagnostic, Severity, render};
 pub use self::secrets::SecretError;
 

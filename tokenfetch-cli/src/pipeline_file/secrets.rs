@@ -354,13 +354,12 @@ fn public_credential_key(key: &str) -> bool {
     if PUBLIC_CREDENTIAL_KEYS.contains(&key) {
         return true;
     }
-    PUBLIC_CREDENTIAL_KEYS
+    let known = PUBLIC_CREDENTIAL_KEYS
         .iter()
         .chain(CREDENTIAL_KEYS)
-        .map(|known| (strsim::damerau_levenshtein(key, known), known))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance)
-        .is_some_and(|(_, known)| PUBLIC_CREDENTIAL_KEYS.contains(known))
+        .copied();
+    super::diagnostic::nearest(key, known)
+        .is_some_and(|near| PUBLIC_CREDENTIAL_KEYS.contains(&near))
 }
 
 /// `text` with the literal secrets of the pipeline file replaced by `*` (one

@@ -397,3 +397,36 @@ impl fmt::Display for StepGraph {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::step::{BoxFuture, Context, TokenFetcher};
+
+    /// A step whose fetch takes 200 ms.
+    struct Slow;
+
+    impl TokenFetcher for Slow {
+        fn name(&self) -> &str {
+            "slow"
+        }
+
+        fn fetch<'a>(&'a self, _: &'a Context) -> BoxFuture<'a, Result<TokenData>> {
+            Box::pin(async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(TokenData::new("t"))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_explanation_stops_recording() {
+        let engine = Engine::builder().step(Slow).build().unwrap();
+        let explained = engine.explain("slow");
+        let cancelled = tokio::time::timeout(Duration::from_millis(20), explained).await;
+        assert!(cancelled.is_err());
+        // Loads that end later record nothing.
+        assert!(!engine.inner.recording_on.load(Ordering::Acquire));
+        assert!(engine.inner.recording.lock().unwrap().is_none());
+    }
+}
