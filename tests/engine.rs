@@ -807,3 +807,95 @@ fn an_expired_token_is_never_served_when_the_timer_cannot_run() {
         });
     }
 }
+
+/// A hand-written step that answers when the test says so.
+struct Released(std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>);
+
+impl tokenfetch::TokenFetcher for Released {
+    fn name(&self) -> &str {
+        "released"
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        _: &'a tokenfetch::Context,
+    ) -> tokenfetch::BoxFuture<'a, tokenfetch::Result<tokenfetch::TokenData>> {
+        let released = self.0.lock().unwrap().take();
+        Box::pin(async move {
+            if let Some(released) = released {
+                released.await.unwrap();
+            }
+            Ok(tokenfetch::TokenData::new("t"))
+        })
+    }
+}
+
+/// A waker that counts its wakes and passes them on.
+struct Counting {
+    wakes: AtomicUsize,
+    task: std::task::Waker,
+}
+
+impl std::task::Wake for Counting {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+        self.task.wake_by_ref();
+    }
+}
+
+/// A caller whose fetch completes is woken once, by the answer: completing the
+/// fetch does not wake it again (a spurious wake costs the task a poll of
+/// everything it awaits, and the runtime a trip to the driver).
+#[tokio::test]
+async fn the_caller_that_completes_a_fetch_is_woken_once() {
+    let (release, released) = tokio::sync::oneshot::channel();
+    let engine = Engine::builder()
+        .step(Released(std::sync::Mutex::new(Some(released))))
+        .build()
+        .unwrap();
+    let mut token = engine.token_by_name("released");
+    let counting = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(Arc::new(Counting {
+            wakes: AtomicUsize::new(0),
+            task: cx.waker().clone(),
+        }))
+    })
+    .await;
+    let waker = std::task::Waker::from(Arc::clone(&counting));
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(token.poll_unpin(&mut cx).is_pending());
+    release.send(()).unwrap();
+    assert_eq!(counting.wakes.load(Ordering::SeqCst), 1);
+    let std::task::Poll::Ready(token) = token.poll_unpin(&mut cx) else {
+        panic!("the fetch was released");
+    };
+    assert_eq!(token.unwrap().access_token().expose(), "t");
+    assert_eq!(
+        counting.wakes.load(Ordering::SeqCst),
+        1,
+        "completing the fetch woke its caller again"
+    );
+}
+
+/// The only caller gives up: its fetch still completes and caches the token, and
+/// the next caller gets it without a second request.
+#[tokio::test]
+async fn a_fetch_whose_only_caller_gave_up_still_caches_its_token() {
+    let server = MockServer::start().await;
+    let tokens = Tokens::new("t").delay(Duration::from_millis(300));
+    mount(&server, "/t", &tokens).await;
+    let engine = engine(&server).step(step("t", &[])).build().unwrap();
+    let gave_up = tokio::time::timeout(Duration::from_millis(50), engine.token_by_name("t")).await;
+    assert!(gave_up.is_err());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let token = engine.token_by_name("t").now_or_never();
+    assert_eq!(
+        token.expect("cached").unwrap().access_token().expose(),
+        "t-1"
+    );
+    assert_eq!(tokens.count(), 1);
+}

@@ -8,21 +8,24 @@
 //!   comparison and an `Arc` clone; on 1 and on 2 threads at once;
 //! - uncached fetch: one token request to a loopback server, through a bare
 //!   `BodyTokenFetcher`, through an engine (builder step, and derived step), against
-//!   a hand-written reqwest request with the same client settings (no redirects,
-//!   30 s timeout), the same form body and the same server, parsing the same token
-//!   field; and a derived step against the same step built by hand.
+//!   a hand-written reqwest request through the same client (no redirects, 30 s
+//!   timeout), with the same form body, to the same server, parsing the same token
+//!   field; and a derived step against the same step built by hand. A calibration
+//!   line first shows what a microsecond of the client's own work costs there.
 //!
-//! Each line prints the median time per operation of both sides, and the median
-//! of the per-round ratios with their range. Run with
-//! `cargo bench -p tokenfetch --bench hot_paths`; `ROUNDS=31 cargo bench ..` for
-//! more rounds.
+//! Each line prints the median time per operation of both sides, the median of
+//! the per-round ratios with their range, and the median per-round difference
+//! per operation. Run with `cargo bench -p tokenfetch --bench hot_paths`;
+//! `ROUNDS=31 cargo bench ..` for more rounds (the fetch lines run twenty times as
+//! many rounds, of 200 fetches each); `ONLY=hit` or `ONLY=fetch` for one half;
+//! `PROFILE=raw|bare|builder|derived OPS=n` to run one side of the fetches alone,
+//! under a profiler.
 
 use std::hint::black_box;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use tokenfetch::{BodyTokenFetcher, Context, Engine, Secret, TokenData, TokenFetcher, TokenStep};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn main() {
     let rounds: usize = std::env::var("ROUNDS")
@@ -30,10 +33,16 @@ fn main() {
         .and_then(|rounds| rounds.parse().ok())
         .unwrap_or(15);
     println!(
-        "tokenfetch hot paths: {rounds} interleaved rounds per line; medians per operation; \
-         ratio = tokenfetch / baseline, median [range] over the rounds\n"
+        "tokenfetch hot paths: {rounds} interleaved rounds per hit line, {} per fetch line; \
+         medians per operation; ratio = tokenfetch / baseline, median [range] over the \
+         rounds; difference = tokenfetch - baseline per operation, median over the rounds\n",
+        rounds * 20
     );
-    // `ONLY=hit` or `ONLY=fetch` runs one half.
+    if let Ok(side) = std::env::var("PROFILE") {
+        let ops = std::env::var("OPS").ok().and_then(|ops| ops.parse().ok());
+        profile(&side, ops.unwrap_or(20_000));
+        return;
+    }
     let only = std::env::var("ONLY").unwrap_or_default();
     if only != "fetch" {
         hits(rounds);
@@ -47,8 +56,8 @@ fn main() {
 // ---------------------------------------------------------------- measurement
 
 /// Runs `a` and `b` in `rounds` interleaved rounds of `ops` operations each, and
-/// prints their medians per operation and the median and range of the paired
-/// ratios.
+/// prints their medians per operation, the median and range of the paired
+/// ratios, and the median of the paired differences per operation.
 fn paired(
     label: &str,
     rounds: usize,
@@ -73,13 +82,17 @@ fn paired(
         times_b.push(tb.as_nanos() as f64 / ops as f64);
     }
     let mut ratios: Vec<f64> = times_a.iter().zip(&times_b).map(|(a, b)| a / b).collect();
+    let mut differences: Vec<f64> = times_a.iter().zip(&times_b).map(|(a, b)| a - b).collect();
     let (median_a, median_b) = (median(&mut times_a), median(&mut times_b));
     let ratio = median(&mut ratios);
     let (low, high) = (ratios[0], ratios[ratios.len() - 1]);
+    let difference = median(&mut differences);
     println!(
-        "{label:<58} {:>10} {:>10}   {ratio:.3}x [{low:.3}-{high:.3}]",
+        "{label:<58} {:>10} {:>10}   {ratio:.3}x [{low:.3}-{high:.3}]; {}{}",
         show(median_a),
-        show(median_b)
+        show(median_b),
+        if difference < 0.0 { "-" } else { "+" },
+        show(difference.abs())
     );
 }
 
@@ -137,27 +150,36 @@ where
 
 // ---------------------------------------------------------------- the server
 
-/// A loopback HTTP/1.1 server answering every request with the same token, on a
-/// thread of its own: small, so that what differs is the client's work.
+/// A loopback HTTP/1.1 server answering every request with the same token, a
+/// thread per connection: small, so that what differs is the client's work.
+///
+/// Each connection's thread spins on its socket for a while before it sleeps
+/// in a blocking read. A thread that sleeps is slow to wake, the slower the
+/// longer it slept (notably on a virtual machine, whose idle CPU halts), so
+/// with a sleeping server each microsecond the client spends between two
+/// requests would cost several in the round trip, and the ratios would measure
+/// the server's wake-up rather than the client's work.
 fn token_server() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
     std::thread::spawn(move || {
-        runtime().block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let (stream, _) = listener.accept().await.unwrap();
-                tokio::spawn(serve(stream));
-            }
-        });
+        for stream in listener.incoming() {
+            let stream = stream.unwrap();
+            std::thread::spawn(move || serve(stream));
+        }
     });
     format!("http://{address}")
 }
 
+/// How long a connection's thread spins for the next request before it sleeps.
+const SPIN: Duration = Duration::from_millis(2);
+
 /// Answers each request of a keep-alive connection: its head, then
 /// `content-length` bytes of body.
-async fn serve(mut stream: tokio::net::TcpStream) {
+fn serve(mut stream: std::net::TcpStream) {
+    use std::io::{ErrorKind, Read, Write};
+
+    stream.set_nodelay(true).unwrap();
     let body = br#"{"access_token":"tok-123","token_type":"Bearer","expires_in":3600}"#;
     let mut response = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -168,12 +190,22 @@ async fn serve(mut stream: tokio::net::TcpStream) {
     let mut buffer = vec![0u8; 16 * 1024];
     let mut filled = 0;
     loop {
-        let Ok(read) = stream.read(&mut buffer[filled..]).await else {
-            return;
+        // Spin, then sleep until the next bytes come.
+        stream.set_nonblocking(true).unwrap();
+        let spun = Instant::now();
+        let read = loop {
+            match stream.read(&mut buffer[filled..]) {
+                Err(error) if error.kind() == ErrorKind::WouldBlock => {
+                    if spun.elapsed() > SPIN {
+                        stream.set_nonblocking(false).unwrap();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+                Err(_) | Ok(0) => return,
+                Ok(read) => break read,
+            }
         };
-        if read == 0 {
-            return;
-        }
         filled += read;
         while let Some(end) = buffer[..filled].windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
@@ -187,7 +219,7 @@ async fn serve(mut stream: tokio::net::TcpStream) {
             }
             buffer.copy_within(total..filled, 0);
             filled -= total;
-            if stream.write_all(&response).await.is_err() {
+            if stream.write_all(&response).is_err() {
                 return;
             }
         }
@@ -333,45 +365,70 @@ async fn raw_fetch(client: &reqwest::Client, url: &str) -> String {
     value["access_token"].as_str().unwrap().to_owned()
 }
 
-fn fetches(rounds: usize) {
-    println!(
-        "{:<58} {:>10} {:>10}   ratio",
-        "uncached fetch", "tokenfetch", "baseline"
-    );
-    let base = token_server();
-    let url = format!("{base}/token");
-    let runtime = runtime();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let context = Context::new()
-        .with_base_url(base.parse().unwrap())
-        .with_client(client.clone());
-    let bare = hand_built("bare");
-    let built = engine_with(&base, hand_built("app"));
-    let derived = engine_with(&base, derived());
-    let ops = 2_000;
-    let raw = |n: u64| {
-        runtime.block_on(async {
+/// The sides of the fetch measurements, each a loop of `n` awaited fetches
+/// returning its time.
+struct FetchSides {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    url: String,
+    context: Context,
+    bare: BodyTokenFetcher,
+    built: Engine,
+    derived: Engine,
+}
+
+impl FetchSides {
+    fn new() -> Self {
+        let base = token_server();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        FetchSides {
+            runtime: runtime(),
+            url: format!("{base}/token"),
+            context: Context::new()
+                .with_base_url(base.parse().unwrap())
+                .with_client(client.clone()),
+            client: client.clone(),
+            bare: hand_built("bare"),
+            built: Engine::builder()
+                .base_url(&base)
+                .client(client.clone())
+                .step(hand_built("app"))
+                .build()
+                .unwrap(),
+            derived: Engine::builder()
+                .base_url(&base)
+                .client(client.clone())
+                .step(derived())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn raw(&self, n: u64) -> Duration {
+        self.runtime.block_on(async {
             let started = Instant::now();
             for _ in 0..n {
-                black_box(raw_fetch(&client, &url).await);
+                black_box(raw_fetch(&self.client, &self.url).await);
             }
             started.elapsed()
         })
-    };
-    let bare_fetch = |n: u64| {
-        runtime.block_on(async {
+    }
+
+    fn bare(&self, n: u64) -> Duration {
+        self.runtime.block_on(async {
             let started = Instant::now();
             for _ in 0..n {
-                black_box(bare.fetch(&context).await.unwrap());
+                black_box(self.bare.fetch(&self.context).await.unwrap());
             }
             started.elapsed()
         })
-    };
-    let engine_fetch = |engine: &Engine, name: &str, n: u64| {
-        runtime.block_on(async {
+    }
+
+    fn engine(&self, engine: &Engine, name: &str, n: u64) -> Duration {
+        self.runtime.block_on(async {
             let started = Instant::now();
             for _ in 0..n {
                 engine.invalidate(name);
@@ -379,33 +436,92 @@ fn fetches(rounds: usize) {
             }
             started.elapsed()
         })
+    }
+
+    fn builder(&self, n: u64) -> Duration {
+        self.engine(&self.built, "app", n)
+    }
+
+    fn derived(&self, n: u64) -> Duration {
+        self.engine(&self.derived, DerivedToken::NAME, n)
+    }
+}
+
+fn profile(side: &str, ops: u64) {
+    let sides = FetchSides::new();
+    let run = match side {
+        "raw" => FetchSides::raw,
+        "bare" => FetchSides::bare,
+        "builder" => FetchSides::builder,
+        "derived" => FetchSides::derived,
+        other => panic!("PROFILE={other}: expected raw, bare, builder or derived"),
     };
+    let time = run(&sides, ops);
+    println!(
+        "{side}: {ops} fetches, {}",
+        show(time.as_nanos() as f64 / ops as f64)
+    );
+}
+
+fn fetches(rounds: usize) {
+    println!(
+        "{:<58} {:>10} {:>10}   ratio [range]; difference",
+        "uncached fetch", "tokenfetch", "baseline"
+    );
+    let sides = FetchSides::new();
+    // Short rounds, many of them: the loopback's round trip drifts, and pairing
+    // short rounds cancels that drift best.
+    let (rounds, ops) = (rounds * 20, 200);
+    let raw = |n| sides.raw(n);
+    // What one microsecond of the client's own work costs in this set-up: the
+    // same request, then a microsecond of busy work. Close to +1 us when the
+    // set-up measures the client's work rather than the server's wake-up.
+    let raw_then_busy = |n| {
+        sides.runtime.block_on(async {
+            let started = Instant::now();
+            for _ in 0..n {
+                black_box(raw_fetch(&sides.client, &sides.url).await);
+                let busy = Instant::now();
+                while busy.elapsed() < Duration::from_micros(1) {
+                    std::hint::spin_loop();
+                }
+            }
+            started.elapsed()
+        })
+    };
+    paired(
+        "calibration: raw + 1 us of busy work vs raw",
+        rounds,
+        ops,
+        raw_then_busy,
+        raw,
+    );
     paired(
         "BodyTokenFetcher::fetch vs raw reqwest",
         rounds,
         ops,
-        bare_fetch,
+        |n| sides.bare(n),
         raw,
     );
     paired(
         "engine, builder step (invalidated each time) vs raw",
         rounds,
         ops,
-        |n| engine_fetch(&built, "app", n),
+        |n| sides.builder(n),
         raw,
     );
     paired(
         "engine, derived step (invalidated each time) vs raw",
         rounds,
         ops,
-        |n| engine_fetch(&derived, DerivedToken::NAME, n),
+        |n| sides.derived(n),
         raw,
     );
     paired(
         "derived step vs the same step built by hand (engines)",
         rounds,
         ops,
-        |n| engine_fetch(&derived, DerivedToken::NAME, n),
-        |n| engine_fetch(&built, "app", n),
+        |n| sides.derived(n),
+        |n| sides.builder(n),
     );
 }

@@ -17,7 +17,7 @@ use super::slot::Slot;
 use super::{Engine, Inner, Step};
 use crate::http::{parse_base_url, redirect_free_client};
 use crate::model::{Error, GraphError, Result, did_you_mean};
-use crate::step::TokenFetcher;
+use crate::step::{Context, TokenFetcher};
 use crate::store::TokenStore;
 
 /// How long a store lock lasts unless its holder renews it, by default.
@@ -150,6 +150,13 @@ impl EngineBuilder {
         for (index, (_, type_id)) in self.steps.iter().enumerate() {
             by_type.entry(*type_id).or_insert(index);
         }
+        let mut context = Context::new()
+            .with_client(client)
+            .with_shared(Arc::default())
+            .resolved_by_engine();
+        if let Some(base_url) = base_url {
+            context = context.with_base_url(base_url);
+        }
         let steps = self
             .steps
             .into_iter()
@@ -170,14 +177,12 @@ impl EngineBuilder {
                 steps,
                 by_type,
                 graph,
-                base_url,
-                client,
+                context,
                 refresh: self.refresh,
                 retry: self.retry,
                 store: self.store,
                 lease,
                 timer: Arc::default(),
-                shared: Arc::default(),
                 recording_on: Default::default(),
                 recording: Default::default(),
                 explaining: Default::default(),

@@ -77,16 +77,34 @@ impl Inner {
     pub(super) async fn coordinate(
         self: &Arc<Self>,
         index: usize,
+        previous: Option<Arc<TokenData>>,
+        deadline: Instant,
+    ) -> Result<Entry> {
+        let step = &self.steps[index];
+        match (self.store.as_deref(), &step.key) {
+            // Boxed: the store's path is most of this future's size, and a load
+            // without a store should not carry (and move) it.
+            (Some(store), Some(key)) => {
+                Box::pin(self.through_store(index, store, key, previous, deadline)).await
+            }
+            _ => {
+                let context = self.context_for(index).await?;
+                self.fetch(index, context, previous.as_deref(), deadline)
+                    .await
+            }
+        }
+    }
+
+    /// [`coordinate`](Inner::coordinate) for a step shared through `store`.
+    async fn through_store(
+        self: &Arc<Self>,
+        index: usize,
+        store: &dyn TokenStore,
+        key: &StoreKey,
         mut previous: Option<Arc<TokenData>>,
         deadline: Instant,
     ) -> Result<Entry> {
         let step = &self.steps[index];
-        let (Some(store), Some(key)) = (self.store.as_deref(), &step.key) else {
-            let context = self.context_for(index).await?;
-            return self
-                .fetch(index, context, previous.as_deref(), deadline)
-                .await;
-        };
         // Cleared by the load once a token replaced it, not before: a load that
         // fails or times out leaves it for the next one.
         let invalidated = step.slot.state().invalidated.clone();

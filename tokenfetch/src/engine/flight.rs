@@ -1,26 +1,25 @@
 //! The shared in-flight fetch: a step on the slow path is resolved by joining the
 //! fetch in flight, or by answering from the last failure during its cool-down,
-//! or by starting a load that every caller shares. Callers drive the load in their
-//! own tasks (no task is spawned while one waits); a caller that gives up before
-//! it is done hands it to a task of its own, so that it finishes for the others
-//! and a caller that gives up cancels nothing. The load bounds the whole work by
+//! or by starting a load that every caller shares ([`SharedFetch`]). Callers
+//! drive the load in their own tasks (no task is spawned while one waits); when
+//! the last caller gives up before it is done, a task of its own finishes it, so
+//! a caller that gives up cancels nothing. The load bounds the whole work by
 //! the load timeout, caches the result, remembers a failure and falls back to a
 //! still-valid token; its dependencies are resolved the same way, concurrently.
 
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
+use std::future::poll_fn;
+use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+use std::task::Poll;
 
 use futures_util::FutureExt;
 use futures_util::future::try_join_all;
 use tokio::time::Instant;
-use tracing::Instrument;
 
 use super::Inner;
 use super::report::TokenOrigin;
-use super::slot::{SharedFetch, Slot};
+use super::shared_fetch::SharedFetch;
+use super::slot::Slot;
 use crate::model::{Error, ErrorKind, Result, TokenData};
 use crate::step::{BoxFuture, Context};
 
@@ -51,7 +50,7 @@ impl Inner {
                     return Ok(token);
                 }
                 match &state.inflight {
-                    Some(fetch) => fetch.clone(),
+                    Some(fetch) => fetch.join(),
                     None => {
                         if let Some((failed_at, error)) = &state.failure
                             && now < *failed_at + inner.refresh.failure_cooldown_value()
@@ -61,35 +60,29 @@ impl Inner {
                             inner.record(index, now, origin);
                             return answer;
                         }
-                        let name = inner.steps[index].name.clone();
-                        let fetch = AssertUnwindSafe(Inner::load(Arc::clone(&inner), index))
-                            .catch_unwind()
-                            .map(|loaded| {
-                                loaded.unwrap_or_else(|_| {
-                                    Err(Error::new(
-                                        ErrorKind::Internal,
-                                        "the step's fetch panicked",
-                                    )
-                                    .with_step(name))
-                                })
-                            })
-                            .boxed()
-                            .shared();
-                        state.inflight = Some(fetch.clone());
-                        fetch
+                        let fetch =
+                            SharedFetch::new(Box::pin(Inner::load(Arc::clone(&inner), index, now)));
+                        state.inflight = Some(Arc::clone(&fetch));
+                        fetch.join()
                     }
                 }
             };
-            Driver(Some(fetch)).await
+            // A panic in the load is named after the step here.
+            fetch
+                .await
+                .map_err(|error| error.with_step(&inner.steps[index].name))
         })
     }
 
     /// The fetch task of step `index`: obtain a token, cache it, remember a
     /// failure, fall back to a still-valid token.
-    pub(super) async fn load(self: Arc<Self>, index: usize) -> Result<Arc<TokenData>> {
+    pub(super) async fn load(
+        self: Arc<Self>,
+        index: usize,
+        started: Instant,
+    ) -> Result<Arc<TokenData>> {
         let step = &self.steps[index];
         let _inflight = InflightGuard(&step.slot);
-        let started = Instant::now();
         let previous = step.slot.entry().map(|entry| Arc::clone(&entry.token));
         let span = tracing::info_span!(
             "tokenfetch.fetch",
@@ -101,13 +94,20 @@ impl Inner {
         );
         let load_timeout = step.load_timeout;
         let deadline = started + load_timeout;
-        let result = tokio::time::timeout(
-            load_timeout,
-            self.coordinate(index, previous, deadline)
-                .instrument(span.clone()),
-        )
+        // The work in the load's span, raced against the deadline; polled in
+        // place rather than through `Instrumented` and `Timeout`, which would each
+        // move the whole (large) future once more. The deadline is polled outside
+        // the task's budget, so that work spending all of it still times out.
+        let mut work = pin!(self.coordinate(index, previous, deadline));
+        let mut expiry = pin!(tokio::task::coop::unconstrained(tokio::time::sleep_until(
+            deadline
+        )));
+        let result = poll_fn(|cx| match span.in_scope(|| work.as_mut().poll(cx)) {
+            Poll::Ready(result) => Poll::Ready(Some(result)),
+            Poll::Pending => expiry.as_mut().poll(cx).map(|()| None),
+        })
         .await
-        .unwrap_or_else(|_| {
+        .unwrap_or_else(|| {
             let error = Error::new(
                 ErrorKind::Timeout,
                 format!("loading the token took longer than the load timeout of {load_timeout:?}"),
@@ -179,47 +179,10 @@ impl Inner {
             }
         }))
         .await?;
-        let mut context = Context::new()
-            .with_client(self.client.clone())
-            .with_shared(Arc::clone(&self.shared))
-            .resolved_by_engine();
-        if let Some(base_url) = &self.base_url {
-            context = context.with_base_url(base_url.clone());
-        }
+        let mut context = self.context.clone();
         for (&dependency, token) in dependencies.iter().zip(tokens) {
             context.insert(self.steps[dependency].name.clone(), token);
         }
         Ok(context)
-    }
-}
-
-/// A caller's wait on a shared fetch, driven in the caller's own task. Dropped
-/// before the fetch is done, it hands the fetch to a task of its own, so that the
-/// fetch still finishes, caches its token and releases its store lock for the
-/// other callers and the next ones.
-struct Driver(Option<SharedFetch>);
-
-impl Future for Driver {
-    type Output = Result<Arc<TokenData>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let fetch = self
-            .0
-            .as_mut()
-            .expect("a Driver is not polled after it is done");
-        let output = std::task::ready!(Pin::new(fetch).poll(cx));
-        self.0 = None;
-        Poll::Ready(output)
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        if let Some(fetch) = self.0.take()
-            && fetch.peek().is_none()
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(fetch);
-        }
     }
 }

@@ -4,6 +4,7 @@
 //! - `mod.rs`: the public API; a cache hit answers from the step's slot;
 //! - `flight.rs`: **resolve** joins or starts the one shared fetch of a step, and
 //!   **load** runs it within the load timeout and caches its result;
+//!   `shared_fetch.rs` shares one load among its callers;
 //! - `coordinate.rs`: **coordinate** takes the token from the store, or fetches it
 //!   under the store's leased lock, one process of a fleet at a time;
 //! - `retry.rs`: **fetch** sends the step's request with retries, refresh and 401
@@ -22,6 +23,7 @@ mod metrics;
 mod policy;
 mod report;
 mod retry;
+mod shared_fetch;
 mod slot;
 mod timer;
 
@@ -32,13 +34,12 @@ use std::time::Duration;
 
 use futures_util::future::{Either, Ready, ready};
 use rustc_hash::FxHashMap;
-use url::Url;
 
 use self::graph::Graph;
 use self::slot::Slot;
 use self::timer::DueTimer;
 use crate::model::{Error, Result, TokenData, did_you_mean};
-use crate::step::{BoxFuture, SharedCells, TokenFetcher, TokenStep};
+use crate::step::{BoxFuture, Context, TokenFetcher, TokenStep};
 use crate::store::{StoreKey, TokenStore};
 
 pub use self::builder::EngineBuilder;
@@ -92,8 +93,9 @@ struct Inner {
     /// The index of each step by its type, for `token::<S>()`.
     by_type: FxHashMap<TypeId, usize>,
     graph: Graph,
-    base_url: Option<Url>,
-    client: reqwest::Client,
+    /// What every step's context starts from: the engine's base URL and client,
+    /// and what the steps share.
+    context: Context,
     refresh: RefreshPolicy,
     retry: RetryPolicy,
     store: Option<Box<dyn TokenStore>>,
@@ -101,8 +103,6 @@ struct Inner {
     lease: Duration,
     /// Marks entries due at their refresh instant.
     timer: Arc<DueTimer>,
-    /// What the steps share, such as an issuer's discovery document.
-    shared: Arc<SharedCells>,
     /// Whether a timeline is being recorded ([`Engine::explain`]), and the
     /// recording.
     recording_on: std::sync::atomic::AtomicBool,

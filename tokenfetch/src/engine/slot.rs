@@ -13,12 +13,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use futures_util::future::Shared;
 use tokio::time::Instant;
 
 use super::report::TokenOrigin;
-use crate::model::{Error, Result, Secret, TokenData};
-use crate::step::BoxFuture;
+use super::shared_fetch::SharedFetch;
+use crate::model::{Error, Secret, TokenData};
 
 /// A cached token and its deadlines.
 #[derive(Debug)]
@@ -158,13 +157,10 @@ mod coarse {
     }
 }
 
-/// A fetch in flight, awaited by every caller that wants the step meanwhile.
-pub(crate) type SharedFetch = Shared<BoxFuture<'static, Result<Arc<TokenData>>>>;
-
 /// What is guarded by the slot's lock: only touched on the slow path.
 #[derive(Default)]
 pub(crate) struct SlotState {
-    pub(crate) inflight: Option<SharedFetch>,
+    pub(crate) inflight: Option<Arc<SharedFetch>>,
     pub(crate) failure: Option<(Instant, Error)>,
     /// A token that was invalidated: the next load does not take it from the
     /// store, and removes it there.

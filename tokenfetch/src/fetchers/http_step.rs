@@ -67,8 +67,10 @@ pub(crate) struct HttpStep {
 
 impl HttpStep {
     async fn fetch(&self, context: &Context) -> Result<TokenData> {
+        // Boxed, as below: a rare path's state should not make every fetch's
+        // future larger.
         if let Some(flow) = &self.device {
-            return device::run(self, flow, context).await;
+            return Box::pin(device::run(self, flow, context)).await;
         }
         let request = self.template.render(context)?;
         let token = self.send(&request, context).await?;
@@ -95,7 +97,7 @@ impl HttpStep {
         let request = if self.endpoint.adds_nothing() {
             request
         } else {
-            prepared = self.endpoint.prepare(request, &self.http, context).await?;
+            prepared = Box::pin(self.endpoint.prepare(request, &self.http, context)).await?;
             &prepared
         };
         let response = self

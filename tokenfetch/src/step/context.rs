@@ -25,7 +25,8 @@ use crate::model::{Error, Result, TokenData, did_you_mean, redacted_url};
 #[derive(Clone, Default)]
 pub struct Context {
     tokens: HashMap<String, Arc<TokenData>>,
-    base_url: Option<Url>,
+    /// Shared: every context an engine makes has its base URL.
+    base_url: Option<Arc<Url>>,
     client: Option<reqwest::Client>,
     resolved_by_engine: bool,
     shared: Option<Arc<SharedCells>>,
@@ -70,7 +71,7 @@ impl Context {
 
     /// Sets the base URL for steps that were given only a relative endpoint.
     pub fn with_base_url(mut self, base_url: Url) -> Self {
-        self.base_url = Some(base_url);
+        self.base_url = Some(Arc::new(base_url));
         self
     }
 
@@ -143,7 +144,7 @@ impl Context {
 
     /// The base URL for relative endpoints, if one was set.
     pub fn base_url(&self) -> Option<&Url> {
-        self.base_url.as_ref()
+        self.base_url.as_deref()
     }
 
     /// The HTTP client for steps without one, if one was set.
@@ -156,7 +157,7 @@ impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("tokens", &self.tokens)
-            .field("base_url", &self.base_url.as_ref().map(redacted_url))
+            .field("base_url", &self.base_url.as_deref().map(redacted_url))
             .finish_non_exhaustive()
     }
 }

@@ -15,7 +15,6 @@ use url::Url;
 use crate::model::{Error, GraphError, Result, TokenData};
 
 pub use self::context::Context;
-pub(crate) use self::context::SharedCells;
 pub use self::identity::StepIdentity;
 
 /// A boxed, `Send` future: what [`TokenFetcher::fetch`] returns, so that steps of

@@ -1,0 +1,296 @@
+//! [`SharedFetch`]: a step's load in flight, shared by every caller that wants the
+//! step meanwhile. Whichever caller is polled drives it; when it makes progress
+//! every waiting caller is woken, and when it completes, every caller but the one
+//! that completed it (which has its answer already). A panic in the load is an
+//! [`Internal`](crate::ErrorKind::Internal) error for every caller. When the last
+//! caller goes away before the load is done, a task of its own finishes it, so
+//! that it still caches its token and releases its store lock for the next
+//! callers; outside a runtime, it waits in the slot for the next caller to drive.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+
+use crate::model::{Error, ErrorKind, Result, TokenData};
+use crate::step::BoxFuture;
+
+type Output = Result<Arc<TokenData>>;
+
+/// A load that every caller of its step shares.
+pub(crate) struct SharedFetch {
+    state: Mutex<State>,
+}
+
+struct State {
+    stage: Stage,
+    /// One place per caller that joined, for its waker while it waits.
+    wakers: Vec<Option<Waker>>,
+    /// The callers still waiting.
+    callers: usize,
+}
+
+enum Stage {
+    /// The load; `None` while a caller polls it.
+    Running(Option<BoxFuture<'static, Output>>),
+    Done(Output),
+}
+
+impl SharedFetch {
+    /// A shared fetch of `load`, which nobody has polled yet.
+    pub(crate) fn new(load: BoxFuture<'static, Output>) -> Arc<Self> {
+        Arc::new(SharedFetch {
+            state: Mutex::new(State {
+                stage: Stage::Running(Some(load)),
+                wakers: Vec::new(),
+                callers: 0,
+            }),
+        })
+    }
+
+    /// A new caller's wait for the load's output.
+    pub(crate) fn join(self: &Arc<Self>) -> Joined {
+        let mut state = self.lock();
+        state.wakers.push(None);
+        state.callers += 1;
+        Joined {
+            fetch: Arc::clone(self),
+            key: state.wakers.len() - 1,
+            done: false,
+            hands_off: true,
+        }
+    }
+
+    /// A panic while the lock was held leaves the state whole (the load is polled
+    /// outside it), so a poisoned lock is simply taken over.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// Wakes every waiting caller but `except`, each once.
+    fn wake_all(&mut self, except: Option<usize>) {
+        for (key, waker) in self.wakers.iter_mut().enumerate() {
+            if Some(key) != except
+                && let Some(waker) = waker.take()
+            {
+                waker.wake();
+            }
+        }
+    }
+}
+
+/// The load's waker: progress wakes every waiting caller, whichever of them
+/// polls next drives the load.
+impl Wake for SharedFetch {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.lock().wake_all(None);
+    }
+}
+
+/// One caller's wait on a [`SharedFetch`].
+pub(crate) struct Joined {
+    fetch: Arc<SharedFetch>,
+    key: usize,
+    done: bool,
+    /// Whether dropping it before the load is done hands the load to a task. The
+    /// task's own wait does not: dropped, its runtime is shutting down (where a
+    /// new task is dropped at once), and the load waits for the next caller.
+    hands_off: bool,
+}
+
+impl Future for Joined {
+    type Output = Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Output> {
+        let this = &mut *self;
+        let mut load = {
+            let mut state = this.fetch.lock();
+            match &mut state.stage {
+                Stage::Done(output) => {
+                    let output = output.clone();
+                    this.done = true;
+                    return Poll::Ready(output);
+                }
+                Stage::Running(load) => {
+                    let load = load.take();
+                    let waker = &mut state.wakers[this.key];
+                    if !waker
+                        .as_ref()
+                        .is_some_and(|known| known.will_wake(cx.waker()))
+                    {
+                        *waker = Some(cx.waker().clone());
+                    }
+                    match load {
+                        Some(load) => load,
+                        // Another caller is polling it: this one is woken with
+                        // the others.
+                        None => return Poll::Pending,
+                    }
+                }
+            }
+        };
+        let waker = Waker::from(Arc::clone(&this.fetch));
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            load.as_mut().poll(&mut Context::from_waker(&waker))
+        }));
+        let output = match polled {
+            Ok(Poll::Pending) => {
+                this.fetch.lock().stage = Stage::Running(Some(load));
+                return Poll::Pending;
+            }
+            Ok(Poll::Ready(output)) => output,
+            Err(_) => Err(Error::new(ErrorKind::Internal, "the step's fetch panicked")),
+        };
+        drop(load);
+        let mut state = this.fetch.lock();
+        state.stage = Stage::Done(output.clone());
+        state.wakers[this.key] = None;
+        state.wake_all(Some(this.key));
+        this.done = true;
+        Poll::Ready(output)
+    }
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        let mut state = self.fetch.lock();
+        state.wakers[self.key] = None;
+        state.callers -= 1;
+        let abandoned = self.hands_off
+            && !self.done
+            && state.callers == 0
+            && matches!(state.stage, Stage::Running(_));
+        drop(state);
+        if abandoned && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let mut task = self.fetch.join();
+            task.hands_off = false;
+            runtime.spawn(task);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures_util::FutureExt;
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn load(answer: oneshot::Receiver<&'static str>) -> BoxFuture<'static, Output> {
+        Box::pin(async move { Ok(Arc::new(TokenData::new(answer.await.unwrap()))) })
+    }
+
+    /// The caller that completes the load is not woken for it, and every other
+    /// caller is woken once.
+    #[test]
+    fn completing_the_load_wakes_the_others_not_the_completer() {
+        let (send, receive) = oneshot::channel();
+        let fetch = SharedFetch::new(load(receive));
+        let (mut first, mut second) = (fetch.join(), fetch.join());
+        let (first_waker, second_waker) =
+            (Arc::new(Counter::default()), Arc::new(Counter::default()));
+        let waker = Waker::from(Arc::clone(&first_waker));
+        assert!(
+            first
+                .poll_unpin(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        let other = Waker::from(Arc::clone(&second_waker));
+        assert!(
+            second
+                .poll_unpin(&mut Context::from_waker(&other))
+                .is_pending()
+        );
+        send.send("t").unwrap();
+        // The load's progress wakes both.
+        assert_eq!(first_waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(second_waker.0.load(Ordering::SeqCst), 1);
+        let Poll::Ready(token) = first.poll_unpin(&mut Context::from_waker(&waker)) else {
+            panic!("the load is done");
+        };
+        assert_eq!(token.unwrap().access_token().expose(), "t");
+        assert_eq!(
+            first_waker.0.load(Ordering::SeqCst),
+            1,
+            "the completer was woken again"
+        );
+        let Poll::Ready(token) = second.poll_unpin(&mut Context::from_waker(&other)) else {
+            panic!("the load is done");
+        };
+        assert_eq!(token.unwrap().access_token().expose(), "t");
+    }
+
+    /// A load dropped by its last caller outside a runtime waits for the next
+    /// caller, who finishes it.
+    #[test]
+    fn an_abandoned_load_outside_a_runtime_is_finished_by_the_next_caller() {
+        let (send, receive) = oneshot::channel();
+        let fetch = SharedFetch::new(load(receive));
+        let mut first = fetch.join();
+        let waker = Waker::from(Arc::new(Counter::default()));
+        assert!(
+            first
+                .poll_unpin(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        drop(first);
+        send.send("t").unwrap();
+        let token = futures_util::FutureExt::now_or_never(fetch.join()).expect("ready");
+        assert_eq!(token.unwrap().access_token().expose(), "t");
+    }
+
+    /// The task a load was handed to is dropped with its runtime: it does not
+    /// hand the load on (a runtime shutting down drops a new task at once, which
+    /// would hand it on again, without end), and the load waits for the next
+    /// caller.
+    #[test]
+    fn a_load_handed_to_a_task_outlives_the_runtime() {
+        let (send, receive) = oneshot::channel();
+        let fetch = SharedFetch::new(load(receive));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut first = fetch.join();
+            let waker = Waker::from(Arc::new(Counter::default()));
+            assert!(
+                first
+                    .poll_unpin(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+        });
+        drop(runtime);
+        send.send("t").unwrap();
+        let token = fetch.join().now_or_never().expect("ready");
+        assert_eq!(token.unwrap().access_token().expose(), "t");
+    }
+
+    #[test]
+    fn a_panic_is_an_internal_error_for_every_caller() {
+        let fetch = SharedFetch::new(Box::pin(async { panic!("a bug") }));
+        let second = fetch.join();
+        let error = fetch.join().now_or_never().expect("ready").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Internal);
+        let error = second.now_or_never().expect("ready").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Internal);
+    }
+}
