@@ -143,20 +143,36 @@ impl Inner {
             }
             Err(error) => {
                 state.failure = Some((now, error.clone()));
-                match step.slot.valid(now) {
-                    Some(token) => {
-                        step.metrics.stale();
-                        let _enter = span.enter();
-                        tracing::warn!(
-                            step = %step.name,
-                            cache = "stale",
-                            "renewal failed; the cached token stays in use until it expires: {error}"
-                        );
-                        Ok(token)
-                    }
-                    None => Err(error),
-                }
+                drop(state);
+                self.failed(index, error, now, &span)
             }
+        }
+    }
+
+    /// A failed load's answer: the cached token while it is still valid, else
+    /// the error. Out of line, as the rare path.
+    #[cold]
+    #[inline(never)]
+    fn failed(
+        &self,
+        index: usize,
+        error: Error,
+        now: Instant,
+        span: &tracing::Span,
+    ) -> Result<Arc<TokenData>> {
+        let step = &self.steps[index];
+        match step.slot.valid(now) {
+            Some(token) => {
+                step.metrics.stale();
+                let _enter = span.enter();
+                tracing::warn!(
+                    step = %step.name,
+                    cache = "stale",
+                    "renewal failed; the cached token stays in use until it expires: {error}"
+                );
+                Ok(token)
+            }
+            None => Err(error),
         }
     }
 
@@ -164,6 +180,10 @@ impl Inner {
     /// and the engine's base URL and client.
     pub(super) async fn context_for(self: &Arc<Self>, index: usize) -> Result<Context> {
         let dependencies = &self.graph.dependencies[index];
+        let mut context = self.context.clone();
+        if dependencies.is_empty() {
+            return Ok(context);
+        }
         let tokens = try_join_all(dependencies.iter().map(|&dependency| {
             let slot = &self.steps[dependency].slot;
             match slot.fresh() {
@@ -179,7 +199,6 @@ impl Inner {
             }
         }))
         .await?;
-        let mut context = self.context.clone();
         for (&dependency, token) in dependencies.iter().zip(tokens) {
             context.insert(self.steps[dependency].name.clone(), token);
         }

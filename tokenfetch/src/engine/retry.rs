@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use tokio::time::Instant;
 
 use super::report::TokenOrigin;
@@ -22,88 +23,117 @@ impl Inner {
     pub(super) async fn fetch(
         self: &Arc<Self>,
         index: usize,
-        mut context: Context,
+        context: Context,
         previous: Option<&TokenData>,
         deadline: Instant,
     ) -> Result<Entry> {
         let step = &self.steps[index];
         let requested_at = Instant::now();
-        let span = tracing::Span::current();
         let repeatable = step.fetcher.repeatable();
         let (spent, refused) = {
             let state = step.slot.state();
             let spent = !repeatable && (previous.is_some() || state.fetched_once);
             (spent, state.refused_refresh.clone())
         };
-        let mut refresh_from = previous.filter(|token| {
-            token
-                .refresh_token()
-                .is_some_and(|refresh| Some(refresh) != refused.as_ref())
-        });
-        let mut dependencies_renewed = false;
-        let mut attempt = 0;
+        let mut tries = Tries {
+            context,
+            refresh_from: previous.filter(|token| {
+                token
+                    .refresh_token()
+                    .is_some_and(|refresh| Some(refresh) != refused.as_ref())
+            }),
+            spent,
+            dependencies_renewed: false,
+            attempt: 0,
+        };
         loop {
-            attempt += 1;
-            span.record("attempt", attempt);
-            let (origin, result) =
-                match refresh_from.and_then(|token| step.fetcher.refresh(token, &context)) {
-                    Some(refresh) => (TokenOrigin::Refresh, refresh.await),
-                    None if spent => return Err(spent_grant(&step.name)),
-                    None => (TokenOrigin::Network, step.fetcher.fetch(&context).await),
-                };
-            let error = match result {
+            tries.attempt += 1;
+            tracing::Span::current().record("attempt", tries.attempt);
+            let (origin, result) = match tries
+                .refresh_from
+                .and_then(|token| step.fetcher.refresh(token, &tries.context))
+            {
+                Some(refresh) => (TokenOrigin::Refresh, refresh.await),
+                None if tries.spent => return Err(spent_grant(&step.name)),
+                None => (
+                    TokenOrigin::Network,
+                    step.fetcher.fetch(&tries.context).await,
+                ),
+            };
+            match result {
                 Ok(token) => {
                     if !repeatable {
                         step.slot.state().fetched_once = true;
                     }
                     return self
                         .entry_for(step, token, Instant::now())
-                        .map(|entry| entry.with_origin(origin, attempt, Some(requested_at)));
+                        .map(|entry| entry.with_origin(origin, tries.attempt, Some(requested_at)));
                 }
-                Err(error) => error.with_step(&step.name),
-            };
-            if let Some(status) = error.status() {
-                span.record("status", status.as_u16());
-            }
-            step.fetcher.on_fetch_error(&error, &context);
-            if let Some(token) = refresh_from
-                && error.is_refused()
-            {
-                step.slot.state().refused_refresh = token.refresh_token().cloned();
-                if spent {
-                    // The original grant was single-use: replaying it cannot work
-                    // and may revoke what it gave.
-                    return Err(error);
+                // Boxed: the way out of a failure is the rare path, and its
+                // state and code stay out of the way of a request that succeeds.
+                Err(error) => {
+                    self.after_failure(index, &mut tries, error, deadline)
+                        .boxed()
+                        .await?;
                 }
-                // The refresh token was refused: fall back to the full request.
-                refresh_from = None;
-                attempt -= 1;
-                continue;
             }
-            let dependencies = &self.graph.dependencies[index];
-            if error.status() == Some(reqwest::StatusCode::UNAUTHORIZED)
-                && !dependencies.is_empty()
-                && !dependencies_renewed
-            {
-                dependencies_renewed = true;
-                // Only the tokens this request used, if they are still cached: when
-                // many steps are refused at once, each dependency is renewed once.
-                for &dependency in dependencies {
-                    if let Some(used) = context.shared(&self.steps[dependency].name) {
-                        self.invalidate(dependency, Some(used));
-                    }
+        }
+    }
+
+    /// What follows a failed request: the full request after a refused refresh,
+    /// one renewal of the dependencies after a 401, a retry after a delay, or the
+    /// error (`Err`) to give up with.
+    async fn after_failure(
+        self: &Arc<Self>,
+        index: usize,
+        tries: &mut Tries<'_>,
+        error: Error,
+        deadline: Instant,
+    ) -> Result<()> {
+        let step = &self.steps[index];
+        let error = error.with_step(&step.name);
+        if let Some(status) = error.status() {
+            tracing::Span::current().record("status", status.as_u16());
+        }
+        step.fetcher.on_fetch_error(&error, &tries.context);
+        if let Some(token) = tries.refresh_from
+            && error.is_refused()
+        {
+            step.slot.state().refused_refresh = token.refresh_token().cloned();
+            if tries.spent {
+                // The original grant was single-use: replaying it cannot work
+                // and may revoke what it gave.
+                return Err(error);
+            }
+            // The refresh token was refused: fall back to the full request.
+            tries.refresh_from = None;
+            tries.attempt -= 1;
+            return Ok(());
+        }
+        let dependencies = &self.graph.dependencies[index];
+        if error.status() == Some(reqwest::StatusCode::UNAUTHORIZED)
+            && !dependencies.is_empty()
+            && !tries.dependencies_renewed
+        {
+            tries.dependencies_renewed = true;
+            // Only the tokens this request used, if they are still cached: when
+            // many steps are refused at once, each dependency is renewed once.
+            for &dependency in dependencies {
+                if let Some(used) = tries.context.shared(&self.steps[dependency].name) {
+                    self.invalidate(dependency, Some(used));
                 }
-                context = self.context_for(index).await?;
-                attempt -= 1;
-                continue;
             }
-            match self.retry.delay(attempt, &error) {
-                Some(wait) if Instant::now() + wait < deadline => {
-                    tracing::debug!(step = %step.name, attempt, ?wait, "retrying: {error}");
-                    tokio::time::sleep(wait).await;
-                }
-                _ => return Err(error),
+            tries.context = self.context_for(index).await?;
+            tries.attempt -= 1;
+            return Ok(());
+        }
+        match self.retry.delay(tries.attempt, &error) {
+            Some(wait) if Instant::now() + wait < deadline => {
+                tracing::debug!(step = %step.name, attempt = tries.attempt, ?wait, "retrying: {error}");
+                tokio::time::sleep(wait).await;
+                Ok(())
             }
+            _ => Err(error),
         }
     }
 
@@ -131,6 +161,17 @@ impl Inner {
             now + lifetime,
         ))
     }
+}
+
+/// Where a step's requests stand: the context they are sent with, the cached
+/// token a refresh starts from, whether the original grant is spent, whether the
+/// dependencies were renewed after a 401, and the attempt.
+struct Tries<'a> {
+    context: Context,
+    refresh_from: Option<&'a TokenData>,
+    spent: bool,
+    dependencies_renewed: bool,
+    attempt: u32,
 }
 
 /// The error of a step whose single-use grant was exchanged already and cannot be

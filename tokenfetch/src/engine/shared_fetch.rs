@@ -94,6 +94,12 @@ impl Wake for SharedFetch {
     }
 }
 
+/// The error every caller gets when the load panicked.
+#[cold]
+fn panicked() -> Error {
+    Error::new(ErrorKind::Internal, "the step's fetch panicked")
+}
+
 /// One caller's wait on a [`SharedFetch`].
 pub(crate) struct Joined {
     fetch: Arc<SharedFetch>,
@@ -146,7 +152,7 @@ impl Future for Joined {
                 return Poll::Pending;
             }
             Ok(Poll::Ready(output)) => output,
-            Err(_) => Err(Error::new(ErrorKind::Internal, "the step's fetch panicked")),
+            Err(_) => Err(panicked()),
         };
         drop(load);
         let mut state = this.fetch.lock();

@@ -1,10 +1,13 @@
 //! Reading a token out of a 2xx answer: from a JSON (or form-encoded) body's fields,
 //! or from a response header. Every failure names the field or header concerned.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderName;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::http::{HttpResponse, describe_body, is_too_deep, too_deep};
@@ -40,13 +43,12 @@ impl Default for BodyFields {
 /// The names of a body's fields for an error message (never their values): sorted,
 /// control characters escaped, at most 20 names of at most 64 characters each, as a
 /// server controls them.
-fn field_names(object: &Map<String, Value>) -> String {
+fn field_names(mut names: Vec<&str>) -> String {
     const MAX_NAMES: usize = 20;
     const MAX_CHARS: usize = 64;
-    if object.is_empty() {
+    if names.is_empty() {
         return "it has no fields at all".to_owned();
     }
-    let mut names: Vec<&str> = object.keys().map(String::as_str).collect();
     names.sort_unstable();
     let shown: Vec<String> = names
         .iter()
@@ -85,8 +87,12 @@ impl BodyFields {
     /// Reads the token from a 2xx body. A body with an `error` field is a refusal,
     /// whatever its status.
     pub(crate) fn read(&self, response: &HttpResponse) -> Result<TokenData> {
-        let mut object = body_object(response)?;
-        if object.get("error").is_some_and(Value::is_string) {
+        let Fields {
+            known: [token, token_type, expires_in, mut expires_at, refresh_token],
+            error,
+            mut extra,
+        } = self.fields(response)?;
+        if error {
             let oauth = response.oauth_error();
             let mut error = Error::new(
                 ErrorKind::Refused,
@@ -97,7 +103,7 @@ impl BodyFields {
             }
             return Err(error);
         }
-        let access_token = match object.remove(&self.token) {
+        let access_token = match token {
             Some(Value::String(token)) if !token.is_empty() => token,
             Some(Value::String(_)) => {
                 return Err(Error::bad_response(format!(
@@ -112,27 +118,36 @@ impl BodyFields {
                 )));
             }
             None => {
-                let had = field_names(&object);
+                let present = [&token_type, &expires_in, &expires_at, &refresh_token];
+                let names = self.names()[1..]
+                    .iter()
+                    .zip(present)
+                    .filter(|(_, value)| value.is_some())
+                    .map(|(name, _)| *name)
+                    .chain(extra.keys().map(String::as_str))
+                    .collect();
                 return Err(Error::bad_response(format!(
-                    "the response has no token field `{}` ({had}); set `token_field` to the field that holds the token",
-                    self.token
+                    "the response has no token field `{}` ({}); set `token_field` to the field that holds the token",
+                    self.token,
+                    field_names(names)
                 )));
             }
         };
         let mut token = TokenData::new(access_token);
-        token = match object.remove(&self.token_type) {
+        token = match token_type {
             Some(Value::String(token_type)) if !token_type.is_empty() => {
                 token.with_token_type(token_type)
             }
             _ => token.with_token_type(self.default_token_type.clone()),
         };
         // The expiry from wherever the server put it: a lifetime, an instant, or
-        // the access token's own `exp` claim.
-        if let Some(value) = object.remove(&self.expires_in)
+        // the access token's own `exp` claim. An instant not looked at stays
+        // among the extra fields.
+        if let Some(value) = expires_in
             && let Some(lifetime) = lifetime(&value, &self.expires_in)?
         {
             token = token.with_expires_in(lifetime);
-        } else if let Some(value) = object.remove(&self.expires_at)
+        } else if let Some(value) = expires_at.take()
             && let Some(at) = instant(&value, &self.expires_at)?
         {
             token = token.with_expires_at(at);
@@ -143,36 +158,133 @@ impl BodyFields {
             // it is left unknown, as without a JWT.
             token = token.with_expires_at(at);
         }
-        if let Some(Value::String(refresh)) = object.remove(&self.refresh_token)
+        if let Some(value) = expires_at {
+            extra.insert(self.expires_at.clone(), value);
+        }
+        if let Some(Value::String(refresh)) = refresh_token
             && !refresh.is_empty()
         {
             token = token.with_refresh_token(refresh);
         }
-        for (key, value) in object {
+        for (key, value) in extra {
             token = token.with_extra(key, value);
         }
         Ok(token)
     }
+
+    /// The names of the fields read, in the order of [`Fields::known`].
+    fn names(&self) -> [&str; 5] {
+        [
+            &self.token,
+            &self.token_type,
+            &self.expires_in,
+            &self.expires_at,
+            &self.refresh_token,
+        ]
+    }
+
+    /// The body's fields: a JSON object's, read in one pass without building it,
+    /// or a form's, as strings.
+    fn fields(&self, response: &HttpResponse) -> Result<Fields> {
+        let body = response.body();
+        if response.is_form() {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+                .map_err(|_| Error::bad_response("the form-encoded body does not parse"))?;
+            let mut fields = Fields::default();
+            for (key, value) in pairs {
+                fields.take(self, Cow::Owned(key), Value::String(value));
+            }
+            return Ok(fields);
+        }
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let read = serde::Deserializer::deserialize_map(&mut json, FieldsVisitor(self))
+            .and_then(|fields| json.end().map(|()| fields));
+        // What went wrong is told as the whole body parsed on its own says it:
+        // not an object, nested too deeply, or not JSON at all.
+        read.map_err(|_| match serde_json::from_slice::<Value>(body) {
+            Err(error) if is_too_deep(&error) => too_deep(),
+            Ok(_) => Error::bad_response("the body is JSON but not an object"),
+            Err(_) => {
+                Error::bad_response(format!("the body is not JSON ({})", describe_body(body)))
+            }
+        })
+    }
 }
 
-/// The body as a JSON object; a form-encoded body becomes an object of strings.
-fn body_object(response: &HttpResponse) -> Result<Map<String, Value>> {
-    if response.is_form() {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(response.body())
-            .map_err(|_| Error::bad_response("the form-encoded body does not parse"))?;
-        return Ok(pairs
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(v)))
-            .collect());
+/// A token body's fields: those a token is read from, whether it has an `error`
+/// (a string: a refusal), and the others.
+#[derive(Default)]
+struct Fields {
+    /// The token, its type, `expires_in`, `expires_at`, the refresh token.
+    known: [Option<Value>; 5],
+    error: bool,
+    extra: Map<String, Value>,
+}
+
+impl Fields {
+    /// Takes one field; a repeated field keeps its last value.
+    fn take(&mut self, names: &BodyFields, key: Cow<'_, str>, value: Value) {
+        if key == "error" {
+            self.error = value.is_string();
+        }
+        match names.names().iter().position(|name| *name == key) {
+            Some(known) => self.known[known] = Some(value),
+            None => {
+                self.extra.insert(key.into_owned(), value);
+            }
+        }
     }
-    match serde_json::from_slice::<Value>(response.body()) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(Error::bad_response("the body is JSON but not an object")),
-        Err(error) if is_too_deep(&error) => Err(too_deep()),
-        Err(_) => Err(Error::bad_response(format!(
-            "the body is not JSON ({})",
-            describe_body(response.body())
-        ))),
+}
+
+/// Reads a JSON object into [`Fields`], its keys borrowed from the body where
+/// they can be.
+struct FieldsVisitor<'a>(&'a BodyFields);
+
+impl<'de> Visitor<'de> for FieldsVisitor<'_> {
+    type Value = Fields;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Fields, A::Error> {
+        let mut fields = Fields::default();
+        while let Some(Key(key)) = map.next_key()? {
+            let value = map.next_value()?;
+            fields.take(self.0, key, value);
+        }
+        Ok(fields)
+    }
+}
+
+/// A map key, borrowed from the body unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a field name")
+            }
+
+            fn visit_borrowed_str<E>(self, key: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+
+            fn visit_str<E>(self, key: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key.to_owned())))
+            }
+
+            fn visit_string<E>(self, key: String) -> std::result::Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key)))
+            }
+        }
+
+        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
@@ -259,6 +371,66 @@ pub(crate) fn token_from_header(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn read(body: &str) -> Result<TokenData> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            "application/json".parse().unwrap(),
+        );
+        let response =
+            HttpResponse::from_parts(reqwest::StatusCode::OK, headers, body.as_bytes().to_vec());
+        BodyFields::default().read(&response)
+    }
+
+    /// The fields are read in one pass as a JSON map would hold them: escaped
+    /// names are the same names, a repeated field keeps its last value, an
+    /// `expires_at` not looked at stays an extra field, and a refresh token that
+    /// is not a string is dropped.
+    #[test]
+    fn a_body_is_read_as_its_json_object_holds_it() {
+        let token = read(
+            r#"{"access\u005ftoken":"a","expires_in":60,"expires_at":"2030-01-01T00:00:00Z",
+                "scope":"x","refresh_token":5}"#,
+        )
+        .unwrap();
+        assert_eq!(token.access_token().expose(), "a");
+        assert!(token.expires_in().unwrap() <= Duration::from_secs(60));
+        assert!(token.refresh_token().is_none());
+        let extra: Vec<&str> = token.extra().keys().map(String::as_str).collect();
+        assert_eq!(extra, ["expires_at", "scope"]);
+
+        let token =
+            read(r#"{"access_token":"a","access_token":"b","error":"x","error":1}"#).unwrap();
+        assert_eq!(token.access_token().expose(), "b");
+        assert_eq!(token.extra()["error"], json!(1));
+
+        let token =
+            read(r#"{"expires_in":null,"expires_at":1796119200,"access_token":"t"}"#).unwrap();
+        assert_eq!(
+            token.expires_at().unwrap().timestamp(),
+            1_796_119_200,
+            "an unknown lifetime falls back to the instant"
+        );
+        assert!(token.extra().is_empty());
+
+        let refused = read(r#"{"access_token":"a","error":"invalid_grant"}"#).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::Refused);
+    }
+
+    #[test]
+    fn what_is_wrong_with_a_body_is_named() {
+        let message = |body: &str| read(body).unwrap_err().to_string();
+        assert!(message("[1]").contains("JSON but not an object"));
+        assert!(message("[1] x").contains("not JSON"));
+        assert!(message(r#"{"access_token":"a"} x"#).contains("not JSON"));
+        assert!(message(&("[".repeat(200) + &"]".repeat(200))).contains("nested too deeply"));
+        let missing = message(r#"{"z":1,"token_type":"Bearer"}"#);
+        assert!(
+            missing.contains("no token field `access_token` (it has `token_type`, `z`)"),
+            "{missing}"
+        );
+    }
 
     #[test]
     fn lifetime_accepts_numbers_and_numeric_strings() {

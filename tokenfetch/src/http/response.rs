@@ -53,7 +53,7 @@ impl HttpResponse {
     }
 
     /// An answer from its parts, as read off the wire.
-    #[cfg(feature = "fuzzing")]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn from_parts(status: StatusCode, headers: HeaderMap, body: Vec<u8>) -> Self {
         HttpResponse {
             status,
