@@ -14,7 +14,7 @@ use super::extract::{BodyFields, token_from_header};
 use super::grant::DEVICE_CODE;
 use super::request::{RequestTemplate, TokenRequest};
 use super::token_endpoint::TokenEndpoint;
-use crate::http::HttpSettings;
+use crate::http::{HttpSettings, receive};
 use crate::model::{Result, Secret, TokenData};
 use crate::step::{BoxFuture, Context, StepIdentity, TokenFetcher};
 
@@ -93,17 +93,15 @@ impl HttpStep {
         request: &TokenRequest,
         context: &Context,
     ) -> Result<TokenData> {
-        let prepared;
-        let request = if self.endpoint.adds_nothing() {
-            request
+        // Handed to reqwest before the answer is awaited: the future keeps
+        // reqwest's own, not the request it was made from.
+        let sent = if self.endpoint.adds_nothing() {
+            request.to_reqwest(&self.http, context)?.send()
         } else {
-            prepared = Box::pin(self.endpoint.prepare(request, &self.http, context)).await?;
-            &prepared
+            let prepared = Box::pin(self.endpoint.prepare(request, &self.http, context)).await?;
+            prepared.to_reqwest(&self.http, context)?.send()
         };
-        let response = self
-            .http
-            .send(request.to_reqwest(&self.http, context)?)
-            .await?;
+        let response = receive(sent).await?;
         let token = match &self.source {
             TokenSource::Body { fields, .. } => fields.read(&response),
             TokenSource::Header { header, token_type } => {

@@ -221,9 +221,18 @@ impl HttpSettings {
     /// the `Retry-After` delay: the status decides, and of such a body only the
     /// first 64 KiB are read, whatever its size.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<HttpResponse> {
-        let response = request.send().await.map_err(Error::from_reqwest)?;
-        HttpResponse::read(response).await
+        receive(request.send()).await
     }
+}
+
+/// The answer to a request already handed to reqwest, read as
+/// [`HttpSettings::send`] reads it. A step that hands its request over before it
+/// awaits keeps only reqwest's (small) future, not the request it was built from.
+pub(crate) async fn receive(
+    sent: impl Future<Output = reqwest::Result<reqwest::Response>>,
+) -> Result<HttpResponse> {
+    let response = sent.await.map_err(Error::from_reqwest)?;
+    HttpResponse::read(response).await
 }
 
 impl fmt::Debug for HttpSettings {

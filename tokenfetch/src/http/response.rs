@@ -36,14 +36,14 @@ impl HttpResponse {
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         if status.is_success() {
-            let body = read_limited(response).await?;
+            let body = read_limited(&mut response).await?;
             return Ok(HttpResponse {
                 status,
                 headers,
                 body,
             });
         }
-        let body = read_prefix(response, MAX_ERROR_BODY_BYTES).await;
+        let body = read_prefix(&mut response, MAX_ERROR_BODY_BYTES).await;
         Err(HttpResponse {
             status,
             headers,
@@ -182,7 +182,7 @@ pub(crate) fn describe_body(body: &[u8]) -> String {
 
 /// Reads at most `limit` bytes of a body, and never fails: a body cut short, by
 /// the limit or by the connection, is what was read of it.
-async fn read_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+async fn read_prefix(response: &mut reqwest::Response, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
         let room = limit - body.len();
@@ -207,7 +207,7 @@ pub(crate) fn too_deep() -> Error {
 }
 
 /// Reads a body, refusing it as soon as it is known to pass the limit.
-async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>> {
+async fn read_limited(response: &mut reqwest::Response) -> Result<Vec<u8>> {
     let too_large = || {
         Error::bad_response(format!(
             "the response body is larger than the {MAX_BODY_BYTES}-byte limit"
@@ -219,7 +219,8 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>> {
     {
         return Err(too_large());
     }
-    let mut body = Vec::new();
+    // Within the limit, checked above.
+    let mut body = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
     while let Some(chunk) = response.chunk().await.map_err(Error::from_reqwest)? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_large());
