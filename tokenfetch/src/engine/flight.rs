@@ -7,14 +7,12 @@
 //! the load timeout, caches the result, remembers a failure and falls back to a
 //! still-valid token; its dependencies are resolved the same way, concurrently.
 
-use std::future::poll_fn;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
 
 use futures_util::FutureExt;
 use futures_util::future::try_join_all;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::Inner;
 use super::report::TokenOrigin;
@@ -94,20 +92,13 @@ impl Inner {
         );
         let load_timeout = step.load_timeout;
         let deadline = started + load_timeout;
-        // The work in the load's span, raced against the deadline; polled in
-        // place rather than through `Instrumented` and `Timeout`, which would each
-        // move the whole (large) future once more. The deadline is polled outside
-        // the task's budget, so that work spending all of it still times out.
-        let mut work = pin!(self.coordinate(index, previous, deadline));
-        let mut expiry = pin!(tokio::task::coop::unconstrained(tokio::time::sleep_until(
-            deadline
-        )));
-        let result = poll_fn(|cx| match span.in_scope(|| work.as_mut().poll(cx)) {
-            Poll::Ready(result) => Poll::Ready(Some(result)),
-            Poll::Pending => expiry.as_mut().poll(cx).map(|()| None),
-        })
+        let result = tokio::time::timeout_at(
+            deadline,
+            self.coordinate(index, previous, deadline)
+                .instrument(span.clone()),
+        )
         .await
-        .unwrap_or_else(|| {
+        .unwrap_or_else(|_| {
             let error = Error::new(
                 ErrorKind::Timeout,
                 format!("loading the token took longer than the load timeout of {load_timeout:?}"),

@@ -2,7 +2,9 @@
 //! step meanwhile. Whichever caller is polled drives it; when it makes progress
 //! every waiting caller is woken, and when it completes, every caller but the one
 //! that completed it (which has its answer already). A panic in the load is an
-//! [`Internal`](crate::ErrorKind::Internal) error for every caller. When the last
+//! [`Internal`](crate::ErrorKind::Internal) error for every caller. A caller
+//! dropped after a wake and before it polled again passes the wake on to the
+//! callers still waiting, so that the load is driven on. When the last
 //! caller goes away before the load is done, a task of its own finishes it, so
 //! that it still caches its token and releases its store lock for the next
 //! callers; outside a runtime, it waits in the slot for the next caller to drive.
@@ -25,8 +27,11 @@ pub(crate) struct SharedFetch {
 
 struct State {
     stage: Stage,
-    /// One place per caller that joined, for its waker while it waits.
+    /// One place per caller waiting, for its waker while it waits; `None` once
+    /// it is woken, until it polls again.
     wakers: Vec<Option<Waker>>,
+    /// The places of callers gone, for the next ones.
+    free: Vec<usize>,
     /// The callers still waiting.
     callers: usize,
 }
@@ -44,6 +49,7 @@ impl SharedFetch {
             state: Mutex::new(State {
                 stage: Stage::Running(Some(load)),
                 wakers: Vec::new(),
+                free: Vec::new(),
                 callers: 0,
             }),
         })
@@ -52,11 +58,17 @@ impl SharedFetch {
     /// A new caller's wait for the load's output.
     pub(crate) fn join(self: &Arc<Self>) -> Joined {
         let mut state = self.lock();
-        state.wakers.push(None);
+        let key = match state.free.pop() {
+            Some(key) => key,
+            None => {
+                state.wakers.push(None);
+                state.wakers.len() - 1
+            }
+        };
         state.callers += 1;
         Joined {
             fetch: Arc::clone(self),
-            key: state.wakers.len() - 1,
+            key,
             done: false,
             hands_off: true,
         }
@@ -167,12 +179,16 @@ impl Future for Joined {
 impl Drop for Joined {
     fn drop(&mut self) {
         let mut state = self.fetch.lock();
-        state.wakers[self.key] = None;
+        // Woken and not polled since: the wake may have been the load's call to
+        // be polled again, so it goes to the callers still waiting.
+        let woken = state.wakers[self.key].take().is_none();
+        state.free.push(self.key);
         state.callers -= 1;
-        let abandoned = self.hands_off
-            && !self.done
-            && state.callers == 0
-            && matches!(state.stage, Stage::Running(_));
+        let running = !self.done && matches!(state.stage, Stage::Running(_));
+        if running && woken && state.callers > 0 {
+            state.wake_all(None);
+        }
+        let abandoned = self.hands_off && running && state.callers == 0;
         drop(state);
         if abandoned && let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let mut task = self.fetch.join();
@@ -184,6 +200,7 @@ impl Drop for Joined {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use futures_util::FutureExt;
@@ -243,6 +260,70 @@ mod tests {
             panic!("the load is done");
         };
         assert_eq!(token.unwrap().access_token().expose(), "t");
+    }
+
+    /// A caller that is woken and dropped before it polls again passes the wake
+    /// on: here the load asks to be polled again while the caller driving it
+    /// polls, a second caller polling meanwhile finds it taken and waits, and
+    /// the driving caller is then dropped.
+    #[test]
+    fn a_caller_dropped_after_a_wake_passes_it_on() {
+        type Waiting = Arc<Mutex<Option<(Joined, Waker)>>>;
+        let waiting: Waiting = Arc::default();
+        let load = {
+            let waiting = Arc::clone(&waiting);
+            let mut polls = 0;
+            Box::pin(std::future::poll_fn(move |cx| {
+                polls += 1;
+                if polls > 1 {
+                    return Poll::Ready(Ok(Arc::new(TokenData::new("t"))));
+                }
+                cx.waker().wake_by_ref();
+                let mut waiting = waiting.lock().unwrap();
+                let (other, waker) = waiting.as_mut().unwrap();
+                assert!(
+                    other
+                        .poll_unpin(&mut Context::from_waker(waker))
+                        .is_pending()
+                );
+                Poll::Pending
+            }))
+        };
+        let fetch = SharedFetch::new(load);
+        let other_waker = Arc::new(Counter::default());
+        *waiting.lock().unwrap() = Some((fetch.join(), Waker::from(Arc::clone(&other_waker))));
+        let mut driving = fetch.join();
+        let waker = Waker::from(Arc::new(Counter::default()));
+        assert!(
+            driving
+                .poll_unpin(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        assert_eq!(other_waker.0.load(Ordering::SeqCst), 0);
+        drop(driving);
+        assert_eq!(
+            other_waker.0.load(Ordering::SeqCst),
+            1,
+            "the waiting caller was not woken: nobody drives the load"
+        );
+        let (mut other, waker) = waiting.lock().unwrap().take().unwrap();
+        let Poll::Ready(token) = other.poll_unpin(&mut Context::from_waker(&waker)) else {
+            panic!("the load is done on its second poll");
+        };
+        assert_eq!(token.unwrap().access_token().expose(), "t");
+    }
+
+    /// The places of callers gone are taken by the next ones.
+    #[test]
+    fn waker_places_are_reused() {
+        let (_send, receive) = oneshot::channel();
+        let fetch = SharedFetch::new(load(receive));
+        let kept = fetch.join();
+        for _ in 0..1_000 {
+            drop(fetch.join());
+        }
+        assert_eq!(fetch.lock().wakers.len(), 2);
+        drop(kept);
     }
 
     /// A load dropped by its last caller outside a runtime waits for the next

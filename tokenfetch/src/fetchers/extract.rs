@@ -87,12 +87,8 @@ impl BodyFields {
     /// Reads the token from a 2xx body. A body with an `error` field is a refusal,
     /// whatever its status.
     pub(crate) fn read(&self, response: &HttpResponse) -> Result<TokenData> {
-        let Fields {
-            known: [token, token_type, expires_in, mut expires_at, refresh_token],
-            error,
-            mut extra,
-        } = self.fields(response)?;
-        if error {
+        let mut fields = self.fields(response)?;
+        if fields.error {
             let oauth = response.oauth_error();
             let mut error = Error::new(
                 ErrorKind::Refused,
@@ -103,7 +99,7 @@ impl BodyFields {
             }
             return Err(error);
         }
-        let access_token = match token {
+        let access_token = match fields.take(self, TOKEN) {
             Some(Value::String(token)) if !token.is_empty() => token,
             Some(Value::String(_)) => {
                 return Err(Error::bad_response(format!(
@@ -118,13 +114,13 @@ impl BodyFields {
                 )));
             }
             None => {
-                let present = [&token_type, &expires_in, &expires_at, &refresh_token];
-                let names = self.names()[1..]
-                    .iter()
-                    .zip(present)
+                let names = self
+                    .names()
+                    .into_iter()
+                    .zip(&fields.known)
                     .filter(|(_, value)| value.is_some())
-                    .map(|(name, _)| *name)
-                    .chain(extra.keys().map(String::as_str))
+                    .map(|(name, _)| name)
+                    .chain(fields.extra.keys().map(String::as_str))
                     .collect();
                 return Err(Error::bad_response(format!(
                     "the response has no token field `{}` ({}); set `token_field` to the field that holds the token",
@@ -134,20 +130,19 @@ impl BodyFields {
             }
         };
         let mut token = TokenData::new(access_token);
-        token = match token_type {
+        token = match fields.take(self, TOKEN_TYPE) {
             Some(Value::String(token_type)) if !token_type.is_empty() => {
                 token.with_token_type(token_type)
             }
             _ => token.with_token_type(self.default_token_type.clone()),
         };
         // The expiry from wherever the server put it: a lifetime, an instant, or
-        // the access token's own `exp` claim. An instant not looked at stays
-        // among the extra fields.
-        if let Some(value) = expires_in
+        // the access token's own `exp` claim.
+        if let Some(value) = fields.take(self, EXPIRES_IN)
             && let Some(lifetime) = lifetime(&value, &self.expires_in)?
         {
             token = token.with_expires_in(lifetime);
-        } else if let Some(value) = expires_at.take()
+        } else if let Some(value) = fields.take(self, EXPIRES_AT)
             && let Some(at) = instant(&value, &self.expires_at)?
         {
             token = token.with_expires_at(at);
@@ -158,15 +153,18 @@ impl BodyFields {
             // it is left unknown, as without a JWT.
             token = token.with_expires_at(at);
         }
-        if let Some(value) = expires_at {
-            extra.insert(self.expires_at.clone(), value);
-        }
-        if let Some(Value::String(refresh)) = refresh_token
+        if let Some(Value::String(refresh)) = fields.take(self, REFRESH_TOKEN)
             && !refresh.is_empty()
         {
             token = token.with_refresh_token(refresh);
         }
-        for (key, value) in extra {
+        // What was not taken (an instant not looked at) stays an extra field.
+        for (name, value) in self.names().into_iter().zip(fields.known) {
+            if let Some(value) = value {
+                fields.extra.insert(name.to_owned(), value);
+            }
+        }
+        for (key, value) in fields.extra {
             token = token.with_extra(key, value);
         }
         Ok(token)
@@ -183,6 +181,16 @@ impl BodyFields {
         ]
     }
 
+    /// Where a field is kept in [`Fields::known`]: with the first of the names
+    /// that is the same, so that two roles given one name share one field.
+    fn place(&self, role: usize) -> usize {
+        let names = self.names();
+        names
+            .iter()
+            .position(|name| *name == names[role])
+            .unwrap_or(role)
+    }
+
     /// The body's fields: a JSON object's, read in one pass without building it,
     /// or a form's, as strings.
     fn fields(&self, response: &HttpResponse) -> Result<Fields> {
@@ -192,7 +200,7 @@ impl BodyFields {
                 .map_err(|_| Error::bad_response("the form-encoded body does not parse"))?;
             let mut fields = Fields::default();
             for (key, value) in pairs {
-                fields.take(self, Cow::Owned(key), Value::String(value));
+                fields.insert(self, Cow::Owned(key), Value::String(value));
             }
             return Ok(fields);
         }
@@ -215,24 +223,37 @@ impl BodyFields {
 /// (a string: a refusal), and the others.
 #[derive(Default)]
 struct Fields {
-    /// The token, its type, `expires_in`, `expires_at`, the refresh token.
+    /// By the place of their name ([`BodyFields::place`]): the token, its type,
+    /// `expires_in`, `expires_at`, the refresh token.
     known: [Option<Value>; 5],
     error: bool,
     extra: Map<String, Value>,
 }
 
+/// The roles of [`Fields::known`].
+const TOKEN: usize = 0;
+const TOKEN_TYPE: usize = 1;
+const EXPIRES_IN: usize = 2;
+const EXPIRES_AT: usize = 3;
+const REFRESH_TOKEN: usize = 4;
+
 impl Fields {
-    /// Takes one field; a repeated field keeps its last value.
-    fn take(&mut self, names: &BodyFields, key: Cow<'_, str>, value: Value) {
+    /// Keeps one field; a repeated field keeps its last value.
+    fn insert(&mut self, names: &BodyFields, key: Cow<'_, str>, value: Value) {
         if key == "error" {
             self.error = value.is_string();
         }
         match names.names().iter().position(|name| *name == key) {
-            Some(known) => self.known[known] = Some(value),
+            Some(place) => self.known[place] = Some(value),
             None => {
                 self.extra.insert(key.into_owned(), value);
             }
         }
+    }
+
+    /// Takes the field of a role, once.
+    fn take(&mut self, names: &BodyFields, role: usize) -> Option<Value> {
+        self.known[names.place(role)].take()
     }
 }
 
@@ -251,7 +272,7 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_> {
         let mut fields = Fields::default();
         while let Some(Key(key)) = map.next_key()? {
             let value = map.next_value()?;
-            fields.take(self.0, key, value);
+            fields.insert(self.0, key, value);
         }
         Ok(fields)
     }
@@ -372,15 +393,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn read(body: &str) -> Result<TokenData> {
+    fn json_response(body: &str) -> HttpResponse {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
             reqwest::header::CONTENT_TYPE,
             "application/json".parse().unwrap(),
         );
-        let response =
-            HttpResponse::from_parts(reqwest::StatusCode::OK, headers, body.as_bytes().to_vec());
-        BodyFields::default().read(&response)
+        HttpResponse::from_parts(reqwest::StatusCode::OK, headers, body.as_bytes().to_vec())
+    }
+
+    fn read(body: &str) -> Result<TokenData> {
+        BodyFields::default().read(&json_response(body))
     }
 
     /// The fields are read in one pass as a JSON map would hold them: escaped
@@ -416,6 +439,28 @@ mod tests {
 
         let refused = read(r#"{"access_token":"a","error":"invalid_grant"}"#).unwrap_err();
         assert_eq!(refused.kind(), ErrorKind::Refused);
+    }
+
+    /// Two roles given one field name share the field: the first role looked at
+    /// takes it (`expires_at` only when there is no usable `expires_in`).
+    #[test]
+    fn roles_that_share_a_name_share_the_field() {
+        let fields = BodyFields {
+            expires_at: "rt".to_owned(),
+            refresh_token: "rt".to_owned(),
+            ..BodyFields::default()
+        };
+        let token = fields
+            .read(&json_response(
+                r#"{"access_token":"a","expires_in":60,"rt":"r"}"#,
+            ))
+            .unwrap();
+        assert_eq!(token.refresh_token().unwrap().expose(), "r");
+        assert!(token.extra().is_empty());
+        let error = fields
+            .read(&json_response(r#"{"access_token":"a","rt":"r"}"#))
+            .unwrap_err();
+        assert!(error.to_string().contains("`rt` is neither"), "{error}");
     }
 
     #[test]

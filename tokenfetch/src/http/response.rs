@@ -219,8 +219,10 @@ async fn read_limited(response: &mut reqwest::Response) -> Result<Vec<u8>> {
     {
         return Err(too_large());
     }
-    // Within the limit, checked above.
-    let mut body = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
+    // Room for a usual token body at once; a larger one grows as it comes, so
+    // that a length announced is not memory taken before the bytes arrive.
+    let announced = response.content_length().unwrap_or(0).min(16 * 1024);
+    let mut body = Vec::with_capacity(announced as usize);
     while let Some(chunk) = response.chunk().await.map_err(Error::from_reqwest)? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_large());
