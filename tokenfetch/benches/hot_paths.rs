@@ -255,8 +255,14 @@ fn hand_built(name: &str) -> BodyTokenFetcher {
         .unwrap()
 }
 
-fn engine_with<F: TokenFetcher>(base: &str, step: F) -> Engine {
-    Engine::builder().base_url(base).step(step).build().unwrap()
+/// An engine with one step, through `client` (the same as the baseline's) when
+/// given.
+fn engine_with<F: TokenFetcher>(base: &str, client: Option<&reqwest::Client>, step: F) -> Engine {
+    let mut builder = Engine::builder().base_url(base).step(step);
+    if let Some(client) = client {
+        builder = builder.client(client.clone());
+    }
+    builder.build().unwrap()
 }
 
 // ---------------------------------------------------------------- cache hits
@@ -277,7 +283,7 @@ fn hits(rounds: usize) {
         "cache hit", "tokenfetch", "baseline"
     );
     let base = token_server();
-    let engine = engine_with(&base, derived());
+    let engine = engine_with(&base, None, derived());
     runtime().block_on(engine.token::<DerivedToken>()).unwrap();
     let handle = engine.handle::<DerivedToken>().unwrap();
     let baseline: Arc<Baseline> = Arc::new(RwLock::new(Some((
@@ -390,20 +396,10 @@ impl FetchSides {
             context: Context::new()
                 .with_base_url(base.parse().unwrap())
                 .with_client(client.clone()),
-            client: client.clone(),
             bare: hand_built("bare"),
-            built: Engine::builder()
-                .base_url(&base)
-                .client(client.clone())
-                .step(hand_built("app"))
-                .build()
-                .unwrap(),
-            derived: Engine::builder()
-                .base_url(&base)
-                .client(client.clone())
-                .step(derived())
-                .build()
-                .unwrap(),
+            built: engine_with(&base, Some(&client), hand_built("app")),
+            derived: engine_with(&base, Some(&client), derived()),
+            client,
         }
     }
 
