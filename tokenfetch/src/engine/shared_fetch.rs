@@ -218,6 +218,11 @@ mod tests {
         }
     }
 
+    /// Polls `joined` once, as the task of `waker`.
+    fn poll(joined: &mut Joined, waker: &Waker) -> Poll<Output> {
+        joined.poll_unpin(&mut Context::from_waker(waker))
+    }
+
     fn load(answer: oneshot::Receiver<&'static str>) -> BoxFuture<'static, Output> {
         Box::pin(async move { Ok(Arc::new(TokenData::new(answer.await.unwrap()))) })
     }
@@ -232,22 +237,14 @@ mod tests {
         let (first_waker, second_waker) =
             (Arc::new(Counter::default()), Arc::new(Counter::default()));
         let waker = Waker::from(Arc::clone(&first_waker));
-        assert!(
-            first
-                .poll_unpin(&mut Context::from_waker(&waker))
-                .is_pending()
-        );
+        assert!(poll(&mut first, &waker).is_pending());
         let other = Waker::from(Arc::clone(&second_waker));
-        assert!(
-            second
-                .poll_unpin(&mut Context::from_waker(&other))
-                .is_pending()
-        );
+        assert!(poll(&mut second, &other).is_pending());
         send.send("t").unwrap();
         // The load's progress wakes both.
         assert_eq!(first_waker.0.load(Ordering::SeqCst), 1);
         assert_eq!(second_waker.0.load(Ordering::SeqCst), 1);
-        let Poll::Ready(token) = first.poll_unpin(&mut Context::from_waker(&waker)) else {
+        let Poll::Ready(token) = poll(&mut first, &waker) else {
             panic!("the load is done");
         };
         assert_eq!(token.unwrap().access_token().expose(), "t");
@@ -256,7 +253,7 @@ mod tests {
             1,
             "the completer was woken again"
         );
-        let Poll::Ready(token) = second.poll_unpin(&mut Context::from_waker(&other)) else {
+        let Poll::Ready(token) = poll(&mut second, &other) else {
             panic!("the load is done");
         };
         assert_eq!(token.unwrap().access_token().expose(), "t");
@@ -281,11 +278,7 @@ mod tests {
                 cx.waker().wake_by_ref();
                 let mut waiting = waiting.lock().unwrap();
                 let (other, waker) = waiting.as_mut().unwrap();
-                assert!(
-                    other
-                        .poll_unpin(&mut Context::from_waker(waker))
-                        .is_pending()
-                );
+                assert!(poll(other, waker).is_pending());
                 Poll::Pending
             }))
         };
@@ -294,11 +287,7 @@ mod tests {
         *waiting.lock().unwrap() = Some((fetch.join(), Waker::from(Arc::clone(&other_waker))));
         let mut driving = fetch.join();
         let waker = Waker::from(Arc::new(Counter::default()));
-        assert!(
-            driving
-                .poll_unpin(&mut Context::from_waker(&waker))
-                .is_pending()
-        );
+        assert!(poll(&mut driving, &waker).is_pending());
         assert_eq!(other_waker.0.load(Ordering::SeqCst), 0);
         drop(driving);
         assert_eq!(
@@ -307,7 +296,7 @@ mod tests {
             "the waiting caller was not woken: nobody drives the load"
         );
         let (mut other, waker) = waiting.lock().unwrap().take().unwrap();
-        let Poll::Ready(token) = other.poll_unpin(&mut Context::from_waker(&waker)) else {
+        let Poll::Ready(token) = poll(&mut other, &waker) else {
             panic!("the load is done on its second poll");
         };
         assert_eq!(token.unwrap().access_token().expose(), "t");
@@ -334,14 +323,10 @@ mod tests {
         let fetch = SharedFetch::new(load(receive));
         let mut first = fetch.join();
         let waker = Waker::from(Arc::new(Counter::default()));
-        assert!(
-            first
-                .poll_unpin(&mut Context::from_waker(&waker))
-                .is_pending()
-        );
+        assert!(poll(&mut first, &waker).is_pending());
         drop(first);
         send.send("t").unwrap();
-        let token = futures_util::FutureExt::now_or_never(fetch.join()).expect("ready");
+        let token = fetch.join().now_or_never().expect("ready");
         assert_eq!(token.unwrap().access_token().expose(), "t");
     }
 
@@ -359,11 +344,7 @@ mod tests {
         runtime.block_on(async {
             let mut first = fetch.join();
             let waker = Waker::from(Arc::new(Counter::default()));
-            assert!(
-                first
-                    .poll_unpin(&mut Context::from_waker(&waker))
-                    .is_pending()
-            );
+            assert!(poll(&mut first, &waker).is_pending());
         });
         drop(runtime);
         send.send("t").unwrap();
