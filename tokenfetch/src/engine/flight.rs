@@ -1,5 +1,5 @@
-//! The shared in-flight fetch: a step on the slow path is resolved by joining the
-//! fetch in flight, or by answering from the last failure during its cool-down,
+//! The shared in-flight fetch: a step on the slow path ([`TokenFuture`], when
+//! first polled) is resolved by joining the fetch in flight, or by answering from the last failure during its cool-down,
 //! or by starting a load that every caller shares ([`SharedFetch`]). Callers
 //! drive the load in their own tasks (no task is spawned while one waits); when
 //! the last caller gives up before it is done, a task of its own finishes it, so
@@ -7,69 +7,128 @@
 //! the load timeout, caches the result, remembers a failure and falls back to a
 //! still-valid token; its dependencies are resolved the same way, concurrently.
 
+use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
-use futures_util::FutureExt;
 use futures_util::future::try_join_all;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Inner;
 use super::report::TokenOrigin;
-use super::shared_fetch::SharedFetch;
+use super::shared_fetch::{Joined, SharedFetch};
 use super::slot::Slot;
 use crate::model::{Error, ErrorKind, Result, TokenData};
-use crate::step::{BoxFuture, Context};
+use crate::step::Context;
 
-/// Clears a slot's in-flight fetch when the fetch task ends, however it ends.
-struct InflightGuard<'a>(&'a Slot);
+/// What [`Engine::token`](super::Engine::token),
+/// [`Engine::token_by_name`](super::Engine::token_by_name) and
+/// [`Engine::get`](super::Engine::get) return: ready at once with a cached token
+/// (then it allocates nothing), else a wait on the step's one shared fetch,
+/// joined when it is first polled. It borrows nothing, and is `Send` and
+/// `'static`: it can be spawned.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct TokenFuture(Flight);
+
+enum Flight {
+    /// The answer, taken when polled.
+    Ready(Option<Result<Arc<TokenData>>>),
+    /// The slow path of step `index`, not yet polled.
+    Resolve(Arc<Inner>, usize),
+    /// A wait on step `index`'s shared fetch.
+    Joined(Joined, Arc<Inner>, usize),
+}
+
+impl TokenFuture {
+    /// A future ready with `answer`.
+    #[inline]
+    pub(super) fn ready(answer: Result<Arc<TokenData>>) -> Self {
+        TokenFuture(Flight::Ready(Some(answer)))
+    }
+
+    /// The slow path of step `index`: [`Inner::resolve`] when first polled.
+    pub(super) fn resolve(inner: &Arc<Inner>, index: usize) -> Self {
+        TokenFuture(Flight::Resolve(Arc::clone(inner), index))
+    }
+}
+
+impl Future for TokenFuture {
+    type Output = Result<Arc<TokenData>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let flight = &mut self.0;
+        if let Flight::Resolve(inner, index) = flight {
+            *flight = Inner::resolve(inner, *index);
+        }
+        match flight {
+            Flight::Ready(answer) => Poll::Ready(
+                answer
+                    .take()
+                    .expect("TokenFuture polled after it completed"),
+            ),
+            Flight::Joined(joined, inner, index) => Pin::new(joined)
+                .poll(cx)
+                // A panic in the load is named after the step here.
+                .map_err(|error| error.with_step(&inner.steps[*index].name)),
+            Flight::Resolve(..) => unreachable!("resolved above"),
+        }
+    }
+}
+
+impl fmt::Debug for TokenFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.0 {
+            Flight::Ready(Some(_)) => "ready",
+            Flight::Ready(None) => "done",
+            Flight::Resolve(..) | Flight::Joined(..) => "fetching",
+        };
+        f.debug_tuple("TokenFuture").field(&state).finish()
+    }
+}
+
+/// Clears a slot's in-flight fetch if the load is dropped before it is done (it
+/// timed out in a task of its own, or the runtime went away); a load that
+/// finishes clears it with its result, under the same lock.
+struct InflightGuard<'a>(Option<&'a Slot>);
 
 impl Drop for InflightGuard<'_> {
     fn drop(&mut self) {
-        self.0.state().inflight = None;
+        if let Some(slot) = self.0 {
+            slot.state().inflight = None;
+        }
     }
 }
 
 impl Inner {
     /// Resolves step `index` on the slow path: joins the fetch in flight, or answers
     /// from the last failure during its cool-down, or starts a fetch.
-    pub(super) fn resolve(
-        inner: &Arc<Inner>,
-        index: usize,
-    ) -> BoxFuture<'static, Result<Arc<TokenData>>> {
-        let inner = Arc::clone(inner);
-        Box::pin(async move {
-            let fetch = {
-                let slot = &inner.steps[index].slot;
-                let now = Instant::now();
-                let mut state = slot.state();
-                if let Some(token) = slot.fresh_at(now) {
-                    inner.record(index, now, Ok((TokenOrigin::Memory, 0, None)));
-                    return Ok(token);
+    fn resolve(inner: &Arc<Inner>, index: usize) -> Flight {
+        let slot = &inner.steps[index].slot;
+        let now = Instant::now();
+        let mut state = slot.state();
+        if let Some(token) = slot.fresh_at(now) {
+            inner.record(index, now, Ok((TokenOrigin::Memory, 0, None)));
+            return Flight::Ready(Some(Ok(token)));
+        }
+        let joined = match &state.inflight {
+            Some(fetch) => fetch.join(),
+            None => {
+                if let Some((failed_at, error)) = &state.failure
+                    && now < *failed_at + inner.refresh.failure_cooldown_value()
+                {
+                    let answer = slot.valid(now).ok_or_else(|| error.clone());
+                    let origin = answer.as_ref().map(|_| (TokenOrigin::Memory, 0, None));
+                    inner.record(index, now, origin);
+                    return Flight::Ready(Some(answer));
                 }
-                match &state.inflight {
-                    Some(fetch) => fetch.join(),
-                    None => {
-                        if let Some((failed_at, error)) = &state.failure
-                            && now < *failed_at + inner.refresh.failure_cooldown_value()
-                        {
-                            let answer = slot.valid(now).ok_or_else(|| error.clone());
-                            let origin = answer.as_ref().map(|_| (TokenOrigin::Memory, 0, None));
-                            inner.record(index, now, origin);
-                            return answer;
-                        }
-                        let fetch =
-                            SharedFetch::new(Box::pin(Inner::load(Arc::clone(&inner), index, now)));
-                        state.inflight = Some(Arc::clone(&fetch));
-                        fetch.join()
-                    }
-                }
-            };
-            // A panic in the load is named after the step here.
-            fetch
-                .await
-                .map_err(|error| error.with_step(&inner.steps[index].name))
-        })
+                let fetch = SharedFetch::new(Box::pin(Inner::load(Arc::clone(inner), index, now)));
+                state.inflight = Some(Arc::clone(&fetch));
+                fetch.join()
+            }
+        };
+        Flight::Joined(joined, Arc::clone(inner), index)
     }
 
     /// The fetch task of step `index`: obtain a token, cache it, remember a
@@ -80,7 +139,7 @@ impl Inner {
         started: Instant,
     ) -> Result<Arc<TokenData>> {
         let step = &self.steps[index];
-        let _inflight = InflightGuard(&step.slot);
+        let mut inflight = InflightGuard(Some(&step.slot));
         let previous = step.slot.entry().map(|entry| Arc::clone(&entry.token));
         let span = tracing::info_span!(
             "tokenfetch.fetch",
@@ -123,6 +182,8 @@ impl Inner {
                 .map(|entry| entry.expires_at.saturating_duration_since(now)),
         );
         let mut state = step.slot.state();
+        state.inflight = None;
+        inflight.0 = None;
         match result {
             Ok(entry) => {
                 let token = Arc::clone(&entry.token);
@@ -184,9 +245,9 @@ impl Inner {
                         Instant::now(),
                         Ok((TokenOrigin::Memory, 0, None)),
                     );
-                    futures_util::future::ready(Ok(token)).boxed()
+                    TokenFuture::ready(Ok(token))
                 }
-                None => Inner::resolve(self, dependency),
+                None => TokenFuture::resolve(self, dependency),
             }
         }))
         .await?;

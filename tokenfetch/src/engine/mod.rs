@@ -2,8 +2,9 @@
 //! steps and caches every token. One file per stage, one verb per stage:
 //!
 //! - `mod.rs`: the public API; a cache hit answers from the step's slot;
-//! - `flight.rs`: **resolve** joins or starts the one shared fetch of a step, and
-//!   **load** runs it within the load timeout and caches its result;
+//! - `flight.rs`: [`TokenFuture`], whose first poll **resolve**s the step:
+//!   joins or starts its one shared fetch, which **load** runs within the load
+//!   timeout, caching its result;
 //!   `shared_fetch.rs` shares one load among its callers;
 //! - `coordinate.rs`: **coordinate** takes the token from the store, or fetches it
 //!   under the store's leased lock, one process of a fleet at a time;
@@ -32,17 +33,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::{Either, Ready, ready};
 use rustc_hash::FxHashMap;
 
 use self::graph::Graph;
 use self::slot::Slot;
 use self::timer::DueTimer;
 use crate::model::{Error, Result, TokenData, did_you_mean};
-use crate::step::{BoxFuture, Context, TokenFetcher, TokenStep};
+use crate::step::{Context, TokenFetcher, TokenStep};
 use crate::store::{StoreKey, TokenStore};
 
 pub use self::builder::EngineBuilder;
+pub use self::flight::TokenFuture;
 pub use self::policy::{RefreshPolicy, RetryPolicy};
 pub use self::report::{StepGraph, StepState, StepTiming, Timeline, TokenOrigin};
 
@@ -128,11 +129,6 @@ struct Step {
     metrics: self::metrics::StepMetrics,
 }
 
-/// What [`Engine::token`], [`Engine::token_by_name`] and [`Engine::get`] return:
-/// ready at once with a cached token, else the shared fetch. It borrows nothing.
-pub type TokenFuture =
-    Either<Ready<Result<Arc<TokenData>>>, BoxFuture<'static, Result<Arc<TokenData>>>>;
-
 /// A step of one engine, looked up once: [`Engine::get`] with a handle does no name
 /// lookup at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,7 +151,7 @@ impl Engine {
     pub fn token<S: TokenStep>(&self) -> TokenFuture {
         match self.index_of(TypeId::of::<S>(), S::NAME) {
             Ok(index) => self.token_at(index),
-            Err(error) => Either::Left(ready(Err(error))),
+            Err(error) => TokenFuture::ready(Err(error)),
         }
     }
 
@@ -163,7 +159,7 @@ impl Engine {
     pub fn token_by_name(&self, name: &str) -> TokenFuture {
         match self.index_by_name(name) {
             Ok(index) => self.token_at(index),
-            Err(error) => Either::Left(ready(Err(error))),
+            Err(error) => TokenFuture::ready(Err(error)),
         }
     }
 
@@ -171,9 +167,9 @@ impl Engine {
     /// (one not cloned from this one) is a [`Config`](crate::ErrorKind::Config) error.
     pub fn get(&self, handle: StepHandle) -> TokenFuture {
         if handle.engine != self.inner.id {
-            return Either::Left(ready(Err(Error::config(
+            return TokenFuture::ready(Err(Error::config(
                 "this StepHandle was made by another engine; make one with `handle::<S>()` or `handle_by_name(..)` on the engine you call `get` on",
-            ))));
+            )));
         }
         self.token_at(handle.index)
     }
@@ -257,11 +253,11 @@ impl Engine {
         match step.slot.fresh() {
             Some(token) => {
                 step.metrics.hit();
-                Either::Left(ready(Ok(token)))
+                TokenFuture::ready(Ok(token))
             }
             None => {
                 step.metrics.miss();
-                Either::Right(Inner::resolve(&self.inner, index))
+                TokenFuture::resolve(&self.inner, index)
             }
         }
     }

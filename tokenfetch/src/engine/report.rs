@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Engine, Inner};
+use super::{Engine, Inner, TokenFuture};
 use crate::model::{Error, Result, TokenData};
 
 /// Where a step's token came from.
@@ -216,7 +216,7 @@ impl Engine {
                         .record(index, started, Ok((TokenOrigin::Memory, 0, None)));
                     Ok(token)
                 }
-                None => Inner::resolve(&self.inner, index).await,
+                None => TokenFuture::resolve(&self.inner, index).await,
             },
             None => self.token_by_name(name).await,
         };

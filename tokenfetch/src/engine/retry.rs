@@ -30,11 +30,15 @@ impl Inner {
         let step = &self.steps[index];
         let requested_at = Instant::now();
         let repeatable = step.fetcher.repeatable();
-        let (spent, refused) = {
-            let state = step.slot.state();
-            let spent = !repeatable && (previous.is_some() || state.fetched_once);
-            (spent, state.refused_refresh.clone())
-        };
+        // The slot's state matters only to a single-use grant, or to a refresh.
+        let (spent, refused) =
+            if repeatable && previous.is_none_or(|token| token.refresh_token().is_none()) {
+                (false, None)
+            } else {
+                let state = step.slot.state();
+                let spent = !repeatable && (previous.is_some() || state.fetched_once);
+                (spent, state.refused_refresh.clone())
+            };
         let mut tries = Tries {
             context,
             refresh_from: previous.filter(|token| {

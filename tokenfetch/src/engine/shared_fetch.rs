@@ -1,10 +1,13 @@
 //! [`SharedFetch`]: a step's load in flight, shared by every caller that wants the
 //! step meanwhile. Whichever caller is polled drives it; when it makes progress
 //! every waiting caller is woken, and when it completes, every caller but the one
-//! that completed it (which has its answer already). A panic in the load is an
-//! [`Internal`](crate::ErrorKind::Internal) error for every caller. A caller
-//! dropped after a wake and before it polled again passes the wake on to the
-//! callers still waiting, so that the load is driven on. When the last
+//! that completed it (which has its answer already). A load with a single caller
+//! is polled with that caller's own waker, so that its progress wakes the caller
+//! directly; the first poll by a second caller registers the shared waker
+//! instead. A panic in the load is an [`Internal`](crate::ErrorKind::Internal)
+//! error for every caller. A caller dropped after a wake and before it polled
+//! again passes the wake on to the callers still waiting, so that the load is
+//! driven on. When the last
 //! caller goes away before the load is done, a task of its own finishes it, so
 //! that it still caches its token and releases its store lock for the next
 //! callers; outside a runtime, it waits in the slot for the next caller to drive.
@@ -128,8 +131,9 @@ impl Future for Joined {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Output> {
         let this = &mut *self;
-        let mut load = {
+        let (mut load, alone) = {
             let mut state = this.fetch.lock();
+            let alone = state.callers == 1;
             match &mut state.stage {
                 Stage::Done(output) => {
                     let output = output.clone();
@@ -146,7 +150,7 @@ impl Future for Joined {
                         *waker = Some(cx.waker().clone());
                     }
                     match load {
-                        Some(load) => load,
+                        Some(load) => (load, alone),
                         // Another caller is polling it: this one is woken with
                         // the others.
                         None => return Poll::Pending,
@@ -154,13 +158,25 @@ impl Future for Joined {
                 }
             }
         };
-        let waker = Waker::from(Arc::clone(&this.fetch));
+        let shared;
+        let waker = if alone {
+            cx.waker()
+        } else {
+            shared = Waker::from(Arc::clone(&this.fetch));
+            &shared
+        };
         let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            load.as_mut().poll(&mut Context::from_waker(&waker))
+            load.as_mut().poll(&mut Context::from_waker(waker))
         }));
         let output = match polled {
             Ok(Poll::Pending) => {
-                this.fetch.lock().stage = Stage::Running(Some(load));
+                let mut state = this.fetch.lock();
+                state.stage = Stage::Running(Some(load));
+                if alone && state.callers > 1 {
+                    // Callers joined while the load was polled with this one's
+                    // waker: one of them polls it again, with the shared waker.
+                    state.wake_all(Some(this.key));
+                }
                 return Poll::Pending;
             }
             Ok(Poll::Ready(output)) => output,
@@ -300,6 +316,53 @@ mod tests {
             panic!("the load is done on its second poll");
         };
         assert_eq!(token.unwrap().access_token().expose(), "t");
+    }
+
+    /// A load polled with its single caller's waker, while a second caller
+    /// joined and found it being polled, wakes the second caller after the
+    /// poll: its next poll registers the shared waker, so that the load's
+    /// progress reaches every caller.
+    #[test]
+    fn a_caller_that_joins_during_a_single_callers_poll_is_woken_after_it() {
+        type Joining = Arc<Mutex<Option<(SharedFetch_, Waker)>>>;
+        type SharedFetch_ = Arc<SharedFetch>;
+        let joining: Joining = Arc::default();
+        let second: Arc<Mutex<Option<Joined>>> = Arc::default();
+        let wakers: Arc<Mutex<Vec<Waker>>> = Arc::default();
+        let load = {
+            let (joining, second, wakers) = (
+                Arc::clone(&joining),
+                Arc::clone(&second),
+                Arc::clone(&wakers),
+            );
+            Box::pin(std::future::poll_fn(move |cx| {
+                wakers.lock().unwrap().push(cx.waker().clone());
+                if let Some((fetch, waker)) = joining.lock().unwrap().take() {
+                    let mut joined = fetch.join();
+                    assert!(poll(&mut joined, &waker).is_pending());
+                    *second.lock().unwrap() = Some(joined);
+                }
+                Poll::<Output>::Pending
+            }))
+        };
+        let fetch = SharedFetch::new(load);
+        let second_waker = Arc::new(Counter::default());
+        *joining.lock().unwrap() =
+            Some((Arc::clone(&fetch), Waker::from(Arc::clone(&second_waker))));
+        let first_waker = Arc::new(Counter::default());
+        let mut first = fetch.join();
+        assert!(poll(&mut first, &Waker::from(Arc::clone(&first_waker))).is_pending());
+        assert_eq!(
+            second_waker.0.load(Ordering::SeqCst),
+            1,
+            "the second caller was not woken: the load knows only the first one's waker"
+        );
+        let mut second = second.lock().unwrap().take().unwrap();
+        assert!(poll(&mut second, &Waker::from(Arc::clone(&second_waker))).is_pending());
+        // The load now holds the shared waker: its progress wakes both callers.
+        wakers.lock().unwrap().last().unwrap().wake_by_ref();
+        assert_eq!(first_waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(second_waker.0.load(Ordering::SeqCst), 2);
     }
 
     /// The places of callers gone are taken by the next ones.

@@ -46,15 +46,21 @@ impl Ord for Due {
 /// The deadlines of an engine's entries, and the task that keeps them.
 #[derive(Default)]
 pub(super) struct DueTimer {
-    queue: Mutex<BinaryHeap<Reverse<Due>>>,
+    queue: Mutex<Queue>,
     /// Wakes the task: an earlier deadline came, or the engine is gone.
     wake: Notify,
-    task: Mutex<Option<JoinHandle<()>>>,
     closed: std::sync::atomic::AtomicBool,
 }
 
+/// What the timer's lock guards.
+#[derive(Default)]
+struct Queue {
+    deadlines: BinaryHeap<Reverse<Due>>,
+    task: Option<JoinHandle<()>>,
+}
+
 impl DueTimer {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BinaryHeap<Reverse<Due>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
         self.queue
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -72,31 +78,25 @@ impl Inner {
     /// Schedules `entry` of step `index` to be marked due at its refresh instant.
     pub(super) fn arm(self: &Arc<Self>, index: usize, entry: &Arc<Entry>) {
         let timer = &self.timer;
-        let earliest = {
-            let mut queue = timer.lock();
-            let earlier = queue
-                .peek()
-                .is_none_or(|Reverse(first)| entry.refresh_at < first.at);
-            // Entries replaced before they came due wait in the queue until their
-            // deadline; past a few per step, they are dropped at once.
-            if queue.len() >= 64.max(4 * self.steps.len()) {
-                queue.retain(|Reverse(due)| due.entry.strong_count() > 0);
-            }
-            queue.push(Reverse(Due {
-                at: entry.refresh_at,
-                index,
-                entry: Arc::downgrade(entry),
-            }));
-            earlier
-        };
-        let mut task = timer
-            .task
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut queue = timer.lock();
+        let deadlines = &mut queue.deadlines;
+        let earliest = deadlines
+            .peek()
+            .is_none_or(|Reverse(first)| entry.refresh_at < first.at);
+        // Entries replaced before they came due wait in the queue until their
+        // deadline; past a few per step, they are dropped at once.
+        if deadlines.len() >= 64.max(4 * self.steps.len()) {
+            deadlines.retain(|Reverse(due)| due.entry.strong_count() > 0);
+        }
+        deadlines.push(Reverse(Due {
+            at: entry.refresh_at,
+            index,
+            entry: Arc::downgrade(entry),
+        }));
         // The task runs in the runtime of the first fetch; if that runtime is gone,
         // the next fetch starts it again in its own.
-        if task.as_ref().is_none_or(JoinHandle::is_finished) {
-            *task = Some(tokio::spawn(run(
+        if queue.task.as_ref().is_none_or(JoinHandle::is_finished) {
+            queue.task = Some(tokio::spawn(run(
                 Arc::clone(&self.timer),
                 Arc::downgrade(self),
             )));
@@ -119,11 +119,14 @@ async fn run(timer: Arc<DueTimer>, engine: Weak<Inner>) {
         let now = Instant::now();
         let mut due = Vec::new();
         let next = {
-            let mut queue = timer.lock();
-            while queue.peek().is_some_and(|Reverse(first)| first.at <= now) {
-                due.push(queue.pop().expect("peeked").0);
+            let deadlines = &mut timer.lock().deadlines;
+            while deadlines
+                .peek()
+                .is_some_and(|Reverse(first)| first.at <= now)
+            {
+                due.push(deadlines.pop().expect("peeked").0);
             }
-            queue.peek().map(|Reverse(first)| first.at)
+            deadlines.peek().map(|Reverse(first)| first.at)
         };
         for Due { index, entry, .. } in due {
             let Some(entry) = entry.upgrade() else {
@@ -137,7 +140,7 @@ async fn run(timer: Arc<DueTimer>, engine: Weak<Inner>) {
             if inner.refresh.background_value()
                 && current.is_some_and(|current| Arc::ptr_eq(&current, &entry))
             {
-                tokio::spawn(Inner::resolve(&inner, index));
+                tokio::spawn(super::TokenFuture::resolve(&inner, index));
             }
         }
         match next {
@@ -182,7 +185,7 @@ mod tests {
             engine.invalidate("local");
             engine.token_by_name("local").await.unwrap();
         }
-        let queued = engine.inner.timer.lock().len();
+        let queued = engine.inner.timer.lock().deadlines.len();
         assert!(queued <= 65, "{queued} deadlines queued");
     }
 }
