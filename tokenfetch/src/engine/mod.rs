@@ -273,13 +273,22 @@ impl Engine {
     }
 
     fn index_by_name(&self, name: &str) -> Result<usize> {
-        self.inner.graph.index.get(name).copied().ok_or_else(|| {
-            Error::config(format!(
-                "no step named `{name}` is registered with this engine; add it with `Engine::builder().step(..)`{}",
-                did_you_mean(name, self.step_names())
-            ))
-            .with_step(name)
-        })
+        match self.inner.graph.index.get(name) {
+            Some(&index) => Ok(index),
+            None => Err(self.unknown_step(name)),
+        }
+    }
+
+    /// The error for a step name this engine does not know. Out of line: the
+    /// lookup above is on the hit path.
+    #[cold]
+    #[inline(never)]
+    fn unknown_step(&self, name: &str) -> Error {
+        Error::config(format!(
+            "no step named `{name}` is registered with this engine; add it with `Engine::builder().step(..)`{}",
+            did_you_mean(name, self.step_names())
+        ))
+        .with_step(name)
     }
 }
 
