@@ -652,6 +652,19 @@ async fn expiry_comes_from_expires_at_or_the_tokens_own_exp() {
         )
         .mount(&server)
         .await;
+    // An hour from now, in milliseconds since 1970, as some servers send it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let in_an_hour_ms = (now + 3600) * 1000;
+    Mock::given(path("/millis"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "a", "expires_at": in_an_hour_ms})),
+        )
+        .mount(&server)
+        .await;
     let fetch = |endpoint: &str, field: Option<(&str, &str)>| {
         let mut builder =
             BodyTokenFetcher::builder("s").endpoint(format!("{}{endpoint}", server.uri()));
@@ -675,6 +688,12 @@ async fn expiry_comes_from_expires_at_or_the_tokens_own_exp() {
         .await
         .unwrap();
     assert_eq!(epoch.expires_at().unwrap().timestamp(), 1_900_000_000);
+    let millis = fetch("/millis", None).fetch(&Context::new()).await.unwrap();
+    assert_eq!(
+        millis.expires_at().unwrap().timestamp(),
+        in_an_hour_ms / 1000,
+        "milliseconds read as seconds: the token would be cached for years"
+    );
 }
 
 #[tokio::test]

@@ -513,7 +513,8 @@ impl FetcherBuilder<BodySource> {
     }
 
     /// The JSON field holding the instant the token expires, as an RFC 3339 date or
-    /// seconds since 1970 (default `expires_at`): read when the lifetime field is
+    /// seconds since 1970 (a number too large for seconds, past 10¹¹, is read as
+    /// milliseconds) (default `expires_at`): read when the lifetime field is
     /// absent. Without either, a JWT access token's own `exp` claim is used (read
     /// without checking the signature, for timing only).
     pub fn expires_at_field(mut self, field: impl Into<String>) -> Self {

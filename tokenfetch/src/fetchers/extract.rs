@@ -329,8 +329,12 @@ fn lifetime(value: &Value, field: &str) -> Result<Option<Duration>> {
     }
 }
 
+/// From this number on, an epoch instant is read as milliseconds: as seconds it
+/// would lie past the year 5000, as milliseconds it is past March 1973.
+const EPOCH_MILLISECONDS_FROM: f64 = 1e11;
+
 /// `expires_at` as an RFC 3339 date or epoch seconds (a number or a numeric
-/// string); `null` means unknown.
+/// string; a number too large for seconds is milliseconds); `null` means unknown.
 fn instant(value: &Value, field: &str) -> Result<Option<DateTime<Utc>>> {
     let seconds = match value {
         Value::Null => return Ok(None),
@@ -343,6 +347,11 @@ fn instant(value: &Value, field: &str) -> Result<Option<DateTime<Utc>>> {
     };
     match seconds {
         Some(seconds) if seconds.is_finite() => {
+            let seconds = if seconds >= EPOCH_MILLISECONDS_FROM {
+                seconds / 1000.0
+            } else {
+                seconds
+            };
             let latest = (Utc::now() + MAX_LIFETIME).timestamp() as f64;
             Ok(DateTime::from_timestamp(
                 seconds.clamp(0.0, latest) as i64,
@@ -497,13 +506,16 @@ mod tests {
     }
 
     #[test]
-    fn instants_are_dates_or_epoch_seconds() {
+    fn instants_are_dates_or_epoch_seconds_or_milliseconds() {
         let field = "expires_at";
         let at = |value| instant(&value, field).unwrap().unwrap().timestamp();
         assert_eq!(at(json!("2026-12-01T10:00:00Z")), 1_796_119_200);
         assert_eq!(at(json!("2026-12-01T11:00:00+01:00")), 1_796_119_200);
         assert_eq!(at(json!(1_796_119_200)), 1_796_119_200);
         assert_eq!(at(json!("1796119200")), 1_796_119_200);
+        // Milliseconds, as some servers send them.
+        assert_eq!(at(json!(1_796_119_200_000u64)), 1_796_119_200);
+        assert_eq!(at(json!("1796119200123")), 1_796_119_200);
         assert_eq!(at(json!(-5)), 0);
         assert!(
             at(json!(1e300)) < (Utc::now() + MAX_LIFETIME + chrono::Duration::days(1)).timestamp()
