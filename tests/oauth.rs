@@ -531,10 +531,17 @@ async fn discovery_picks_post_when_the_server_lists_only_post() {
     );
 }
 
-#[tokio::test]
-async fn discovery_falls_back_to_rfc_8414_metadata() {
+/// An issuer with RFC 8414 metadata only, whose OpenID Connect address answers
+/// `openid_status` (wiremock's 404 when `None`).
+async fn rfc_8414_issuer(openid_status: Option<u16>) -> (MockServer, String) {
     let server = MockServer::start().await;
     let issuer = format!("{}/tenant-1", server.uri());
+    if let Some(status) = openid_status {
+        Mock::given(path("/tenant-1/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(status).set_body_string("no such route"))
+            .mount(&server)
+            .await;
+    }
     Mock::given(path("/.well-known/oauth-authorization-server/tenant-1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "issuer": issuer,
@@ -546,29 +553,52 @@ async fn discovery_falls_back_to_rfc_8414_metadata() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": "t"})))
         .mount(&server)
         .await;
-    let fetcher = discovered_step("a", &issuer, ClientAuth::post("id", "s"));
-    assert_eq!(
-        fetcher
-            .fetch(&Context::new())
+    (server, issuer)
+}
+
+/// Not only a 404: gateways answer an unknown route with 400, 401, 403 (an API
+/// gateway's "missing authentication token") or 405.
+#[tokio::test]
+async fn discovery_falls_back_to_rfc_8414_metadata() {
+    for openid_status in [None, Some(400), Some(401), Some(403), Some(405)] {
+        let (server, issuer) = rfc_8414_issuer(openid_status).await;
+        let fetcher = discovered_step("a", &issuer, ClientAuth::post("id", "s"));
+        let token = fetcher.fetch(&Context::new()).await;
+        assert_eq!(
+            token.unwrap().access_token().expose(),
+            "t",
+            "OpenID address answering {openid_status:?}"
+        );
+        let paths: Vec<String> = requests(&server)
             .await
-            .unwrap()
-            .access_token()
-            .expose(),
-        "t"
-    );
-    let paths: Vec<String> = requests(&server)
-        .await
-        .iter()
-        .map(|r| r.url.path().to_owned())
-        .collect();
-    assert_eq!(
-        paths,
-        [
-            "/tenant-1/.well-known/openid-configuration",
-            "/.well-known/oauth-authorization-server/tenant-1",
-            "/tenant-1/token"
-        ]
-    );
+            .iter()
+            .map(|r| r.url.path().to_owned())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "/tenant-1/.well-known/openid-configuration",
+                "/.well-known/oauth-authorization-server/tenant-1",
+                "/tenant-1/token"
+            ]
+        );
+    }
+}
+
+/// A server error or a rate limit on the OpenID address is not a sign that the
+/// issuer lacks the document: it is reported, not worked around.
+#[tokio::test]
+async fn discovery_does_not_fall_back_on_a_server_error_or_a_rate_limit() {
+    for openid_status in [429, 500, 503] {
+        let (server, issuer) = rfc_8414_issuer(Some(openid_status)).await;
+        let fetcher = discovered_step("a", &issuer, ClientAuth::post("id", "s"));
+        let error = fetcher.fetch(&Context::new()).await.unwrap_err();
+        assert_eq!(
+            error.status().map(|status| status.as_u16()),
+            Some(openid_status)
+        );
+        assert_eq!(requests(&server).await.len(), 1, "{openid_status}");
+    }
 }
 
 #[tokio::test]

@@ -80,9 +80,19 @@ pub(crate) async fn discover(
         .cloned()
 }
 
+/// Whether an answer with `status` says the address holds no document.
+fn no_such_document(status: StatusCode) -> bool {
+    status.is_client_error()
+        && status != StatusCode::REQUEST_TIMEOUT
+        && status != StatusCode::TOO_MANY_REQUESTS
+}
+
 /// `issuer` + `/.well-known/openid-configuration` (OpenID Connect Discovery §4),
-/// then, on a 404, the RFC 8414 §3.1 address: `/.well-known/oauth-authorization-server`
-/// between the host and the issuer's path.
+/// then, when that address answers with a client error (404, or what gateways
+/// answer for an unknown route: 400, 401, 403, 405...; not 408 or 429, which say
+/// nothing of the route), the RFC 8414 §3.1 address:
+/// `/.well-known/oauth-authorization-server` between the host and the issuer's
+/// path.
 async fn fetch(
     http: &HttpSettings,
     issuer: &Url,
@@ -94,7 +104,7 @@ async fn fetch(
     let mut oauth = issuer.clone();
     oauth.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
     let response = match get(http, &openid, context).await {
-        Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => {
+        Err(error) if error.status().is_some_and(no_such_document) => {
             get(http, &oauth, context).await.map(|body| (oauth, body))
         }
         other => other.map(|body| (openid, body)),
