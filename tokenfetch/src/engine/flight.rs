@@ -88,9 +88,9 @@ impl fmt::Debug for TokenFuture {
     }
 }
 
-/// Clears a slot's in-flight fetch if the load is dropped before it is done (it
-/// timed out in a task of its own, or the runtime went away); a load that
-/// finishes clears it with its result, under the same lock.
+/// Clears a slot's in-flight fetch if the load ends without finishing (it
+/// panicked); a load that finishes clears it with its result, under the same
+/// lock.
 struct InflightGuard<'a>(Option<&'a Slot>);
 
 impl Drop for InflightGuard<'_> {

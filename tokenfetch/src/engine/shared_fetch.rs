@@ -1,23 +1,24 @@
 //! [`SharedFetch`]: a step's load in flight, shared by every caller that wants the
-//! step meanwhile. The caller that polls it drives it, with its own waker: the
-//! load's progress wakes that caller alone, not every caller (no herd when many
-//! wait), and the others wait for the end, when every caller but the one that
-//! completed it is woken. A caller that finds the load idle drives it in turn. A
-//! panic in the load is an [`Internal`](crate::ErrorKind::Internal) error for
-//! every caller. A caller dropped while it drove the load, or after a wake and
-//! before it polled again, wakes a caller still waiting, who drives the load on.
-//! A caller that keeps its wait but stops polling it while it drives holds the
-//! load up until it polls again or is dropped (as the caller running the
-//! initialiser of a `tokio::sync::OnceCell` does). When the last caller goes
-//! away before the load is done, a task of its own finishes it, so that it still
-//! caches its token and releases its store lock for the next callers; outside a
-//! runtime, it waits in the slot for the next caller to drive.
+//! step meanwhile. Whichever caller is polled drives it; when it makes progress
+//! every waiting caller is woken (so that any of them can drive it, whichever
+//! runs), the first to poll polls the load and the others only wait again; when
+//! it completes, every caller but the one that completed it (which has its
+//! answer already) is woken. A load with a single caller
+//! is polled with that caller's own waker, so that its progress wakes the caller
+//! directly; the first poll by a second caller registers the shared waker
+//! instead. A panic in the load is an [`Internal`](crate::ErrorKind::Internal)
+//! error for every caller. A caller dropped after a wake and before it polled
+//! again passes the wake on to the callers still waiting, so that the load is
+//! driven on. When the last
+//! caller goes away before the load is done, a task of its own finishes it, so
+//! that it still caches its token and releases its store lock for the next
+//! callers; outside a runtime, it waits in the slot for the next caller to drive.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
 use crate::model::{Error, ErrorKind, Result, TokenData};
 use crate::step::BoxFuture;
@@ -38,8 +39,12 @@ struct State {
     free: Vec<usize>,
     /// The callers still waiting.
     callers: usize,
-    /// The caller that polled the load last: the load wakes it alone.
-    driver: Option<usize>,
+    /// Whether the next caller that finds the load idle polls it: it was never
+    /// polled, or it asked to be polled again since, or it was last polled with
+    /// a single caller's own waker (whose wakes are not seen here). Otherwise
+    /// the caller only waits: each bit of progress polls the load once, however
+    /// many callers are woken for it.
+    poll_due: bool,
 }
 
 enum Stage {
@@ -57,7 +62,7 @@ impl SharedFetch {
                 wakers: Vec::new(),
                 free: Vec::new(),
                 callers: 0,
-                driver: None,
+                poll_due: true,
             }),
         })
     }
@@ -90,21 +95,28 @@ impl SharedFetch {
 
 impl State {
     /// Wakes every waiting caller but `except`, each once.
-    fn wake_all(&mut self, except: usize) {
+    fn wake_all(&mut self, except: Option<usize>) {
         for (key, waker) in self.wakers.iter_mut().enumerate() {
-            if key != except
+            if Some(key) != except
                 && let Some(waker) = waker.take()
             {
                 waker.wake();
             }
         }
     }
+}
 
-    /// Wakes one waiting caller, to drive the load.
-    fn wake_one(&mut self) {
-        if let Some(waker) = self.wakers.iter_mut().find_map(Option::take) {
-            waker.wake();
-        }
+/// The load's waker: progress wakes every waiting caller, whichever of them
+/// polls next drives the load.
+impl Wake for SharedFetch {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut state = self.lock();
+        state.poll_due = true;
+        state.wake_all(None);
     }
 }
 
@@ -130,8 +142,10 @@ impl Future for Joined {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Output> {
         let this = &mut *self;
-        let mut load = {
-            let mut state = this.fetch.lock();
+        let (mut load, alone) = {
+            let mut guard = this.fetch.lock();
+            let state = &mut *guard;
+            let alone = state.callers == 1;
             match &mut state.stage {
                 Stage::Done(output) => {
                     let output = output.clone();
@@ -139,7 +153,7 @@ impl Future for Joined {
                     return Poll::Ready(output);
                 }
                 Stage::Running(load) => {
-                    let load = load.take();
+                    let load = if state.poll_due { load.take() } else { None };
                     let waker = &mut state.wakers[this.key];
                     if !waker
                         .as_ref()
@@ -148,20 +162,37 @@ impl Future for Joined {
                         *waker = Some(cx.waker().clone());
                     }
                     match load {
-                        Some(load) => load,
-                        // Another caller is polling it: this one waits for the
-                        // end, or for that caller to go away.
+                        Some(load) => {
+                            state.poll_due = false;
+                            (load, alone)
+                        }
+                        // Another caller is polling it, or it waits for its
+                        // progress: this one is woken with the others.
                         None => return Poll::Pending,
                     }
                 }
             }
         };
-        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| load.as_mut().poll(cx)));
+        let shared;
+        let waker = if alone {
+            cx.waker()
+        } else {
+            shared = Waker::from(Arc::clone(&this.fetch));
+            &shared
+        };
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            load.as_mut().poll(&mut Context::from_waker(waker))
+        }));
         let output = match polled {
             Ok(Poll::Pending) => {
                 let mut state = this.fetch.lock();
                 state.stage = Stage::Running(Some(load));
-                state.driver = Some(this.key);
+                state.poll_due |= alone;
+                if alone && state.callers > 1 {
+                    // Callers joined while the load was polled with this one's
+                    // waker: one of them polls it again, with the shared waker.
+                    state.wake_all(Some(this.key));
+                }
                 return Poll::Pending;
             }
             Ok(Poll::Ready(output)) => output,
@@ -171,7 +202,7 @@ impl Future for Joined {
         let mut state = this.fetch.lock();
         state.stage = Stage::Done(output.clone());
         state.wakers[this.key] = None;
-        state.wake_all(this.key);
+        state.wake_all(Some(this.key));
         this.done = true;
         Poll::Ready(output)
     }
@@ -180,18 +211,14 @@ impl Future for Joined {
 impl Drop for Joined {
     fn drop(&mut self) {
         let mut state = self.fetch.lock();
-        // Woken and not polled since: the wake may have been a call to drive
-        // the load.
+        // Woken and not polled since: the wake may have been the load's call to
+        // be polled again, so it goes to the callers still waiting.
         let woken = state.wakers[self.key].take().is_none();
-        let drove = state.driver == Some(self.key);
-        if drove {
-            state.driver = None;
-        }
         state.free.push(self.key);
         state.callers -= 1;
         let running = !self.done && matches!(state.stage, Stage::Running(_));
-        if running && (woken || drove) {
-            state.wake_one();
+        if running && woken && state.callers > 0 {
+            state.wake_all(None);
         }
         let abandoned = self.hands_off && running && state.callers == 0;
         drop(state);
@@ -207,7 +234,6 @@ impl Drop for Joined {
 mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
 
     use futures_util::FutureExt;
     use tokio::sync::oneshot;
@@ -233,10 +259,10 @@ mod tests {
         Box::pin(async move { Ok(Arc::new(TokenData::new(answer.await.unwrap()))) })
     }
 
-    /// The load's progress wakes the caller that polled it last, alone; its
-    /// completion wakes every other caller, not the one that completed it.
+    /// The caller that completes the load is not woken for it, and every other
+    /// caller is woken once.
     #[test]
-    fn progress_wakes_the_driving_caller_and_completion_the_others() {
+    fn completing_the_load_wakes_the_others_not_the_completer() {
         let (send, receive) = oneshot::channel();
         let fetch = SharedFetch::new(load(receive));
         let (mut first, mut second) = (fetch.join(), fetch.join());
@@ -247,46 +273,30 @@ mod tests {
         let other = Waker::from(Arc::clone(&second_waker));
         assert!(poll(&mut second, &other).is_pending());
         send.send("t").unwrap();
-        assert_eq!(first_waker.0.load(Ordering::SeqCst), 0);
-        assert_eq!(second_waker.0.load(Ordering::SeqCst), 1);
-        let Poll::Ready(token) = poll(&mut second, &other) else {
-            panic!("the load is done");
-        };
-        assert_eq!(token.unwrap().access_token().expose(), "t");
-        assert_eq!(
-            second_waker.0.load(Ordering::SeqCst),
-            1,
-            "the completer was woken again"
-        );
+        // The load's progress wakes both.
         assert_eq!(first_waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(second_waker.0.load(Ordering::SeqCst), 1);
         let Poll::Ready(token) = poll(&mut first, &waker) else {
             panic!("the load is done");
         };
         assert_eq!(token.unwrap().access_token().expose(), "t");
+        assert_eq!(
+            first_waker.0.load(Ordering::SeqCst),
+            1,
+            "the completer was woken again"
+        );
+        let Poll::Ready(token) = poll(&mut second, &other) else {
+            panic!("the load is done");
+        };
+        assert_eq!(token.unwrap().access_token().expose(), "t");
     }
 
-    /// However many callers wait, the load's progress wakes one of them: no
-    /// herd of tasks polled for nothing.
+    /// A caller that is woken and dropped before it polls again passes the wake
+    /// on: here the load asks to be polled again while the caller driving it
+    /// polls, a second caller polling meanwhile finds it taken and waits, and
+    /// the driving caller is then dropped.
     #[test]
-    fn many_waiting_callers_are_not_woken_by_each_bit_of_progress() {
-        let (send, receive) = oneshot::channel();
-        let fetch = SharedFetch::new(load(receive));
-        let counter = Arc::new(Counter::default());
-        let waker = Waker::from(Arc::clone(&counter));
-        let mut callers: Vec<Joined> = (0..100).map(|_| fetch.join()).collect();
-        for caller in &mut callers {
-            assert!(poll(caller, &waker).is_pending());
-        }
-        send.send("t").unwrap();
-        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-    }
-
-    /// A caller dropped while it drives the load wakes a caller still waiting:
-    /// here the load asks to be polled again while the driving caller polls it,
-    /// a second caller polling meanwhile finds it taken and waits, and the
-    /// driving caller is then dropped.
-    #[test]
-    fn a_caller_dropped_while_it_drives_the_load_passes_it_on() {
+    fn a_caller_dropped_after_a_wake_passes_it_on() {
         type Waiting = Arc<Mutex<Option<(Joined, Waker)>>>;
         let waiting: Waiting = Arc::default();
         let load = {
@@ -324,40 +334,90 @@ mod tests {
         assert_eq!(token.unwrap().access_token().expose(), "t");
     }
 
-    /// A caller woken to drive the load and dropped before it polled passes the
-    /// wake on to another caller.
+    /// A load polled with its single caller's waker, while a second caller
+    /// joined and found it being polled, wakes the second caller after the
+    /// poll: its next poll registers the shared waker, so that the load's
+    /// progress reaches every caller.
     #[test]
-    fn a_woken_caller_dropped_before_it_polls_passes_the_wake_on() {
-        type Waiting = Arc<Mutex<Vec<(Joined, Waker)>>>;
-        let waiting: Waiting = Arc::default();
+    fn a_caller_that_joins_during_a_single_callers_poll_is_woken_after_it() {
+        type Joining = Arc<Mutex<Option<(SharedFetch_, Waker)>>>;
+        type SharedFetch_ = Arc<SharedFetch>;
+        let joining: Joining = Arc::default();
+        let second: Arc<Mutex<Option<Joined>>> = Arc::default();
+        let wakers: Arc<Mutex<Vec<Waker>>> = Arc::default();
         let load = {
-            let waiting = Arc::clone(&waiting);
-            // The two others poll while the driving caller polls the load: they
-            // find it taken, and wait.
-            Box::pin(std::future::poll_fn(move |_| {
-                for (other, waker) in waiting.lock().unwrap().iter_mut() {
-                    assert!(poll(other, waker).is_pending());
+            let (joining, second, wakers) = (
+                Arc::clone(&joining),
+                Arc::clone(&second),
+                Arc::clone(&wakers),
+            );
+            Box::pin(std::future::poll_fn(move |cx| {
+                wakers.lock().unwrap().push(cx.waker().clone());
+                if let Some((fetch, waker)) = joining.lock().unwrap().take() {
+                    let mut joined = fetch.join();
+                    assert!(poll(&mut joined, &waker).is_pending());
+                    *second.lock().unwrap() = Some(joined);
                 }
                 Poll::<Output>::Pending
             }))
         };
         let fetch = SharedFetch::new(load);
-        let counters: Vec<Arc<Counter>> = (0..2).map(|_| Arc::default()).collect();
-        *waiting.lock().unwrap() = counters
-            .iter()
-            .map(|counter| (fetch.join(), Waker::from(Arc::clone(counter))))
-            .collect();
-        let mut driving = fetch.join();
-        assert!(poll(&mut driving, &Waker::from(Arc::new(Counter::default()))).is_pending());
-        drop(driving);
-        assert_eq!(counters[0].0.load(Ordering::SeqCst), 1);
-        assert_eq!(counters[1].0.load(Ordering::SeqCst), 0);
-        let woken = waiting.lock().unwrap().remove(0);
-        drop(woken);
+        let second_waker = Arc::new(Counter::default());
+        *joining.lock().unwrap() =
+            Some((Arc::clone(&fetch), Waker::from(Arc::clone(&second_waker))));
+        let first_waker = Arc::new(Counter::default());
+        let mut first = fetch.join();
+        assert!(poll(&mut first, &Waker::from(Arc::clone(&first_waker))).is_pending());
         assert_eq!(
-            counters[1].0.load(Ordering::SeqCst),
+            second_waker.0.load(Ordering::SeqCst),
             1,
-            "the wake was lost with the caller dropped before it polled"
+            "the second caller was not woken: the load knows only the first one's waker"
+        );
+        let mut second = second.lock().unwrap().take().unwrap();
+        assert!(poll(&mut second, &Waker::from(Arc::clone(&second_waker))).is_pending());
+        // The load now holds the shared waker: its progress wakes both callers.
+        wakers.lock().unwrap().last().unwrap().wake_by_ref();
+        assert_eq!(first_waker.0.load(Ordering::SeqCst), 1);
+        assert_eq!(second_waker.0.load(Ordering::SeqCst), 2);
+    }
+
+    /// However many callers wait, the load is polled once per bit of progress:
+    /// every caller is woken (any of them may drive it), the first to poll
+    /// polls the load, the others find nothing to do and wait again.
+    #[test]
+    fn each_bit_of_progress_polls_the_load_once_however_many_wait() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let waker_of_load: Arc<Mutex<Option<Waker>>> = Arc::default();
+        let load = {
+            let (polls, waker_of_load) = (Arc::clone(&polls), Arc::clone(&waker_of_load));
+            Box::pin(std::future::poll_fn(move |cx| {
+                polls.fetch_add(1, Ordering::SeqCst);
+                *waker_of_load.lock().unwrap() = Some(cx.waker().clone());
+                Poll::<Output>::Pending
+            }))
+        };
+        let fetch = SharedFetch::new(load);
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(Arc::clone(&counter));
+        let mut callers: Vec<Joined> = (0..100).map(|_| fetch.join()).collect();
+        for caller in &mut callers {
+            assert!(poll(caller, &waker).is_pending());
+        }
+        assert_eq!(polls.load(Ordering::SeqCst), 1, "joining polled the load");
+        let progress = waker_of_load.lock().unwrap().take().unwrap();
+        progress.wake();
+        assert_eq!(
+            counter.0.load(Ordering::SeqCst),
+            100,
+            "a caller was not woken"
+        );
+        for caller in &mut callers {
+            assert!(poll(caller, &waker).is_pending());
+        }
+        assert_eq!(
+            polls.load(Ordering::SeqCst),
+            2,
+            "one bit of progress polled the load more than once"
         );
     }
 

@@ -512,11 +512,12 @@ impl FetcherBuilder<BodySource> {
         self
     }
 
-    /// The JSON field holding the instant the token expires, as an RFC 3339 date or
-    /// seconds since 1970 (a number too large for seconds, past 10¹¹, is read as
-    /// milliseconds) (default `expires_at`): read when the lifetime field is
-    /// absent. Without either, a JWT access token's own `exp` claim is used (read
-    /// without checking the signature, for timing only).
+    /// The JSON field holding the instant the token expires (default
+    /// `expires_at`), as an RFC 3339 date or seconds since 1970 (a number too
+    /// large for seconds, from 10¹¹, is read as milliseconds, microseconds or
+    /// nanoseconds): read when the lifetime field is absent. Without either, a
+    /// JWT access token's own `exp` claim is used (read without checking the
+    /// signature, for timing only).
     pub fn expires_at_field(mut self, field: impl Into<String>) -> Self {
         self.source.fields.expires_at = field.into();
         self

@@ -11,7 +11,9 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::http::{HttpResponse, describe_body, is_too_deep, too_deep};
-use crate::model::{DEFAULT_TOKEN_TYPE, Error, ErrorKind, MAX_LIFETIME, Result, TokenData};
+use crate::model::{
+    DEFAULT_TOKEN_TYPE, Error, ErrorKind, MAX_LIFETIME, Result, TokenData, epoch_instant,
+};
 use crate::oauth::jwt_expiry;
 use crate::step::StepIdentity;
 
@@ -329,14 +331,10 @@ fn lifetime(value: &Value, field: &str) -> Result<Option<Duration>> {
     }
 }
 
-/// From this number on, an epoch instant is read as milliseconds: as seconds it
-/// would lie past the year 5000, as milliseconds it is past March 1973.
-const EPOCH_MILLISECONDS_FROM: f64 = 1e11;
-
-/// `expires_at` as an RFC 3339 date or epoch seconds (a number or a numeric
-/// string; a number too large for seconds is milliseconds); `null` means unknown.
+/// `expires_at` as an RFC 3339 date or a number since 1970 (seconds, or a finer
+/// unit when too large for seconds: see [`epoch_instant`]); `null` means unknown.
 fn instant(value: &Value, field: &str) -> Result<Option<DateTime<Utc>>> {
-    let seconds = match value {
+    let number = match value {
         Value::Null => return Ok(None),
         Value::Number(number) => number.as_f64(),
         Value::String(text) => match DateTime::parse_from_rfc3339(text.trim()) {
@@ -345,19 +343,8 @@ fn instant(value: &Value, field: &str) -> Result<Option<DateTime<Utc>>> {
         },
         _ => None,
     };
-    match seconds {
-        Some(seconds) if seconds.is_finite() => {
-            let seconds = if seconds >= EPOCH_MILLISECONDS_FROM {
-                seconds / 1000.0
-            } else {
-                seconds
-            };
-            let latest = (Utc::now() + MAX_LIFETIME).timestamp() as f64;
-            Ok(DateTime::from_timestamp(
-                seconds.clamp(0.0, latest) as i64,
-                0,
-            ))
-        }
+    match number.map(epoch_instant) {
+        Some(Some(at)) => Ok(Some(at)),
         _ => Err(Error::bad_response(format!(
             "the field `{field}` is neither an RFC 3339 date nor a number of seconds since 1970"
         ))),
@@ -506,16 +493,18 @@ mod tests {
     }
 
     #[test]
-    fn instants_are_dates_or_epoch_seconds_or_milliseconds() {
+    fn instants_are_dates_or_numbers_since_1970() {
         let field = "expires_at";
         let at = |value| instant(&value, field).unwrap().unwrap().timestamp();
         assert_eq!(at(json!("2026-12-01T10:00:00Z")), 1_796_119_200);
         assert_eq!(at(json!("2026-12-01T11:00:00+01:00")), 1_796_119_200);
         assert_eq!(at(json!(1_796_119_200)), 1_796_119_200);
         assert_eq!(at(json!("1796119200")), 1_796_119_200);
-        // Milliseconds, as some servers send them.
+        // Milliseconds, microseconds, nanoseconds, as some servers send them.
         assert_eq!(at(json!(1_796_119_200_000u64)), 1_796_119_200);
         assert_eq!(at(json!("1796119200123")), 1_796_119_200);
+        assert_eq!(at(json!(1_796_119_200_000_000u64)), 1_796_119_200);
+        assert_eq!(at(json!(1_796_119_200_000_000_000u64)), 1_796_119_200);
         assert_eq!(at(json!(-5)), 0);
         assert!(
             at(json!(1e300)) < (Utc::now() + MAX_LIFETIME + chrono::Duration::days(1)).timestamp()

@@ -18,4 +18,4 @@ pub use token::{DEFAULT_TOKEN_TYPE, TokenData};
 pub(crate) use error::MAX_RETRY_AFTER;
 pub(crate) use redact::{REDACTED, redacted_endpoint, redacted_url, server_text};
 pub(crate) use suggest::did_you_mean;
-pub(crate) use token::MAX_LIFETIME;
+pub(crate) use token::{MAX_LIFETIME, epoch_instant};

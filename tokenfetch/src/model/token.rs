@@ -142,6 +142,24 @@ impl TokenData {
 /// The longest lifetime a token may claim; longer ones are clamped to it.
 pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
+/// An instant a server sent as a number since 1970: seconds, or, when the number
+/// is too large for seconds (from 10¹¹, past the year 5000), milliseconds,
+/// microseconds or nanoseconds, as some servers send; clamped to now plus
+/// [`MAX_LIFETIME`] and to 1970. `None` for a number that is not finite.
+pub(crate) fn epoch_instant(number: f64) -> Option<DateTime<Utc>> {
+    if !number.is_finite() {
+        return None;
+    }
+    let mut seconds = number;
+    for _ in 0..3 {
+        if seconds >= 1e11 {
+            seconds /= 1000.0;
+        }
+    }
+    let latest = (Utc::now() + MAX_LIFETIME).timestamp() as f64;
+    DateTime::from_timestamp(seconds.clamp(0.0, latest) as i64, 0)
+}
+
 impl fmt::Debug for TokenData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let extra: Vec<&str> = self.extra.keys().map(String::as_str).collect();

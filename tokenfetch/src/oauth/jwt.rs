@@ -271,12 +271,7 @@ pub(crate) fn jwt_expiry(token: &str) -> Option<DateTime<Utc>> {
     }
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
-    let exp = claims.get("exp")?.as_f64()?;
-    if !exp.is_finite() {
-        return None;
-    }
-    let latest = (Utc::now() + crate::model::MAX_LIFETIME).timestamp() as f64;
-    DateTime::from_timestamp(exp.clamp(0.0, latest) as i64, 0)
+    crate::model::epoch_instant(claims.get("exp")?.as_f64()?)
 }
 
 #[cfg(test)]
@@ -293,6 +288,9 @@ mod tests {
     #[test]
     fn expiry_is_read_from_a_jwt_only() {
         let at = jwt_expiry(&jwt(r#"{"exp":1900000000}"#)).unwrap();
+        assert_eq!(at.timestamp(), 1_900_000_000);
+        // A non-standard `exp` in milliseconds is not read as the year 60,000.
+        let at = jwt_expiry(&jwt(r#"{"exp":1900000000000}"#)).unwrap();
         assert_eq!(at.timestamp(), 1_900_000_000);
         assert_eq!(jwt_expiry("opaque-token"), None);
         assert_eq!(jwt_expiry(&jwt(r#"{"exp":"soon"}"#)), None);
