@@ -1,15 +1,14 @@
 //! [`SharedFetch`]: a step's load in flight, shared by every caller that wants the
-//! step meanwhile. Whichever caller is polled drives it; when it makes progress
-//! every waiting caller is woken (so that any of them can drive it, whichever
-//! runs), the first to poll polls the load and the others only wait again; when
+//! step meanwhile. Whichever caller is polled drives it. When it makes progress
+//! every waiting caller is woken, so that any of them can drive it, whichever
+//! runs; the first to poll polls the load, and the others only wait again. When
 //! it completes, every caller but the one that completed it (which has its
-//! answer already) is woken. A load with a single caller
-//! is polled with that caller's own waker, so that its progress wakes the caller
-//! directly; the first poll by a second caller registers the shared waker
-//! instead. A panic in the load is an [`Internal`](crate::ErrorKind::Internal)
-//! error for every caller. A caller dropped after a wake and before it polled
-//! again passes the wake on to the callers still waiting, so that the load is
-//! driven on. When the last
+//! answer already) is woken. A load with a single caller is polled with that
+//! caller's own waker, so that its progress wakes the caller directly; the first
+//! poll by a second caller registers the shared waker instead. A panic in the
+//! load is an [`Internal`](crate::ErrorKind::Internal) error for every caller. A
+//! caller dropped after a wake and before it polled again passes the wake on to
+//! the callers still waiting, so that the load is driven on. When the last
 //! caller goes away before the load is done, a task of its own finishes it, so
 //! that it still caches its token and releases its store lock for the next
 //! callers; outside a runtime, it waits in the slot for the next caller to drive.
