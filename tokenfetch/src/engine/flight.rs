@@ -1,6 +1,7 @@
 //! The shared in-flight fetch: a step on the slow path ([`TokenFuture`], when
-//! first polled) is resolved by joining the fetch in flight, or by answering from the last failure during its cool-down,
-//! or by starting a load that every caller shares ([`SharedFetch`]). Callers
+//! first polled) is resolved by joining the fetch in flight, or by answering from
+//! the last failure during its cool-down, or by starting a load that every
+//! caller shares ([`SharedFetch`]). Callers
 //! drive the load in their own tasks (no task is spawned while one waits); when
 //! the last caller gives up before it is done, a task of its own finishes it, so
 //! a caller that gives up cancels nothing. The load bounds the whole work by
@@ -29,6 +30,27 @@ use crate::step::Context;
 /// (then it allocates nothing), else a wait on the step's one shared fetch,
 /// joined when it is first polled. It borrows nothing, and is `Send` and
 /// `'static`: it can be spawned.
+///
+/// ```
+/// use tokenfetch::{Engine, TokenFetcher};
+/// # use tokenfetch::{BoxFuture, Context, Result, TokenData};
+/// # struct Local;
+/// # impl TokenFetcher for Local {
+/// #     fn name(&self) -> &str { "local" }
+/// #     fn fetch<'a>(&'a self, _: &'a Context) -> BoxFuture<'a, Result<TokenData>> {
+/// #         Box::pin(async { Ok(TokenData::new("t")) })
+/// #     }
+/// # }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> tokenfetch::Result<()> {
+/// let engine = Engine::builder().step(Local).build()?;
+/// // Fetched in a task of its own while this one goes on.
+/// let fetching = tokio::spawn(engine.token_by_name("local"));
+/// let token = fetching.await.expect("the task ran")?;
+/// assert_eq!(token.access_token().expose(), "t");
+/// # Ok(()) }
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct TokenFuture(Flight);
 
@@ -68,10 +90,14 @@ impl Future for TokenFuture {
                     .take()
                     .expect("TokenFuture polled after it completed"),
             ),
-            Flight::Joined(joined, inner, index) => Pin::new(joined)
-                .poll(cx)
-                // A panic in the load is named after the step here.
-                .map_err(|error| error.with_step(&inner.steps[*index].name)),
+            Flight::Joined(joined, inner, index) => {
+                let answer = std::task::ready!(Pin::new(joined).poll(cx))
+                    // A panic in the load is named after the step here.
+                    .map_err(|error| error.with_step(&inner.steps[*index].name));
+                // The engine and the shared fetch are let go at once.
+                *flight = Flight::Ready(None);
+                Poll::Ready(answer)
+            }
             Flight::Resolve(..) => unreachable!("resolved above"),
         }
     }

@@ -339,8 +339,7 @@ mod tests {
     /// progress reaches every caller.
     #[test]
     fn a_caller_that_joins_during_a_single_callers_poll_is_woken_after_it() {
-        type Joining = Arc<Mutex<Option<(SharedFetch_, Waker)>>>;
-        type SharedFetch_ = Arc<SharedFetch>;
+        type Joining = Arc<Mutex<Option<(Arc<SharedFetch>, Waker)>>>;
         let joining: Joining = Arc::default();
         let second: Arc<Mutex<Option<Joined>>> = Arc::default();
         let wakers: Arc<Mutex<Vec<Waker>>> = Arc::default();
