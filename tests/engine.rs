@@ -899,3 +899,52 @@ async fn a_fetch_whose_only_caller_gave_up_still_caches_its_token() {
     );
     assert_eq!(tokens.count(), 1);
 }
+
+/// Answers its first request after ten seconds, the next ones at once.
+struct SlowFirst(Tokens);
+
+impl Respond for SlowFirst {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let first = self.0.count() == 0;
+        let answer = self.0.respond(request);
+        if first {
+            answer.set_delay(Duration::from_secs(10))
+        } else {
+            answer
+        }
+    }
+}
+
+/// A fetch whose runtime is shut down while its only caller has given up cannot
+/// go on (its connection and timers were that runtime's): the next caller, in
+/// another runtime, starts the fetch again rather than resuming a dead one.
+#[test]
+fn a_fetch_cut_off_by_its_runtime_is_started_again_by_the_next_caller() {
+    let new_runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let server_runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = server_runtime.block_on(MockServer::start());
+    let tokens = Tokens::new("t");
+    server_runtime.block_on(
+        Mock::given(path("/t"))
+            .respond_with(SlowFirst(tokens.clone()))
+            .mount(&server),
+    );
+    let engine = engine(&server).step(step("t", &[])).build().unwrap();
+    let first = new_runtime();
+    first.block_on(async {
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(200), engine.token_by_name("t")).await;
+        assert!(gave_up.is_err());
+    });
+    drop(first);
+    let token = new_runtime().block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), engine.token_by_name("t")).await
+    });
+    let token = token.expect("the next caller waited for the dead fetch");
+    assert_eq!(token.unwrap().access_token().expose(), "t-2");
+}

@@ -1,12 +1,14 @@
 //! The shared in-flight fetch: a step on the slow path ([`TokenFuture`], when
 //! first polled) is resolved by joining the fetch in flight, or by answering from
 //! the last failure during its cool-down, or by starting a load that every
-//! caller shares ([`SharedFetch`]). Callers
-//! drive the load in their own tasks (no task is spawned while one waits); when
-//! the last caller gives up before it is done, a task of its own finishes it, so
-//! a caller that gives up cancels nothing. The load bounds the whole work by
-//! the load timeout, caches the result, remembers a failure and falls back to a
-//! still-valid token; its dependencies are resolved the same way, concurrently.
+//! caller shares ([`SharedFetch`]). Callers drive the load in their own tasks
+//! (no task is spawned while one waits); when the last caller gives up before
+//! it is done, a task of its own finishes it, so a caller that gives up cancels
+//! nothing. A load left parked (its runtime shut down with nobody waiting) is
+//! replaced by a new one: it cannot go on without its runtime's connections and
+//! timers. The load bounds the whole work by the load timeout, caches the
+//! result, remembers a failure and falls back to a still-valid token; its
+//! dependencies are resolved the same way, concurrently.
 
 use std::fmt;
 use std::pin::Pin;
@@ -114,15 +116,18 @@ impl fmt::Debug for TokenFuture {
     }
 }
 
-/// Clears a slot's in-flight fetch if the load ends without finishing (it
-/// panicked); a load that finishes clears it with its result, under the same
-/// lock.
-struct InflightGuard<'a>(Option<&'a Slot>);
+/// Ends a slot's load number `load` if the load ends without finishing (it
+/// panicked, or it was parked and replaced); a load that finishes ends with its
+/// result, under the same lock, and disarms this.
+struct InflightGuard<'a> {
+    slot: Option<&'a Slot>,
+    load: u64,
+}
 
 impl Drop for InflightGuard<'_> {
     fn drop(&mut self) {
-        if let Some(slot) = self.0 {
-            slot.state().inflight = None;
+        if let Some(slot) = self.slot {
+            slot.state().ended(self.load);
         }
     }
 }
@@ -133,10 +138,20 @@ impl Inner {
     fn resolve(inner: &Arc<Inner>, index: usize) -> Flight {
         let slot = &inner.steps[index].slot;
         let now = Instant::now();
+        // A parked load replaced here is dropped after the slot's lock is let go
+        // (its end takes the lock).
+        let mut parked = None;
         let mut state = slot.state();
         if let Some(token) = slot.fresh_at(now) {
             inner.record(index, now, Ok((TokenOrigin::Memory, 0, None)));
             return Flight::Ready(Some(Ok(token)));
+        }
+        if state
+            .inflight
+            .as_ref()
+            .is_some_and(|fetch| fetch.is_parked())
+        {
+            parked = state.inflight.take();
         }
         let joined = match &state.inflight {
             Some(fetch) => fetch.join(),
@@ -149,23 +164,31 @@ impl Inner {
                     inner.record(index, now, origin);
                     return Flight::Ready(Some(answer));
                 }
-                let fetch = SharedFetch::new(Box::pin(Inner::load(Arc::clone(inner), index, now)));
+                state.loads += 1;
+                let load = Inner::load(Arc::clone(inner), index, now, state.loads);
+                let fetch = SharedFetch::new(Box::pin(load));
                 state.inflight = Some(Arc::clone(&fetch));
                 fetch.join()
             }
         };
+        drop(state);
+        drop(parked);
         Flight::Joined(joined, Arc::clone(inner), index)
     }
 
-    /// The fetch task of step `index`: obtain a token, cache it, remember a
-    /// failure, fall back to a still-valid token.
+    /// Load number `number` of step `index`: obtain a token, cache it, remember
+    /// a failure, fall back to a still-valid token.
     pub(super) async fn load(
         self: Arc<Self>,
         index: usize,
         started: Instant,
+        number: u64,
     ) -> Result<Arc<TokenData>> {
         let step = &self.steps[index];
-        let mut inflight = InflightGuard(Some(&step.slot));
+        let mut inflight = InflightGuard {
+            slot: Some(&step.slot),
+            load: number,
+        };
         let previous = step.slot.entry().map(|entry| Arc::clone(&entry.token));
         let span = tracing::info_span!(
             "tokenfetch.fetch",
@@ -208,8 +231,8 @@ impl Inner {
                 .map(|entry| entry.expires_at.saturating_duration_since(now)),
         );
         let mut state = step.slot.state();
-        state.inflight = None;
-        inflight.0 = None;
+        state.ended(number);
+        inflight.slot = None;
         match result {
             Ok(entry) => {
                 let token = Arc::clone(&entry.token);

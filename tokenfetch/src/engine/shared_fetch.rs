@@ -11,7 +11,10 @@
 //! the callers still waiting, so that the load is driven on. When the last
 //! caller goes away before the load is done, a task of its own finishes it, so
 //! that it still caches its token and releases its store lock for the next
-//! callers; outside a runtime, it waits in the slot for the next caller to drive.
+//! callers. Where no task can take it (outside a runtime, or in one shutting
+//! down) it is left parked: a caller that joins it drives it, but the engine
+//! starts a new load instead, since the parked one's connections and timers may
+//! have gone with its runtime.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -38,6 +41,9 @@ struct State {
     free: Vec<usize>,
     /// The callers still waiting.
     callers: usize,
+    /// The last caller went away and no task took the load over: it waits for
+    /// the next caller, whose runtime may not be the one it was started in.
+    parked: bool,
     /// Whether the next caller that finds the load idle polls it: it was never
     /// polled, or it asked to be polled again since, or it was last polled with
     /// a single caller's own waker (whose wakes are not seen here). Otherwise
@@ -61,6 +67,7 @@ impl SharedFetch {
                 wakers: Vec::new(),
                 free: Vec::new(),
                 callers: 0,
+                parked: false,
                 poll_due: true,
             }),
         })
@@ -77,12 +84,20 @@ impl SharedFetch {
             }
         };
         state.callers += 1;
+        state.parked = false;
         Joined {
             fetch: Arc::clone(self),
             key,
             done: false,
             hands_off: true,
         }
+    }
+
+    /// Whether the load was left unfinished with nobody to drive it (see
+    /// [`Joined`]'s hand-off): its connections and timers may belong to a
+    /// runtime that is gone, so the engine starts a new load instead.
+    pub(crate) fn is_parked(&self) -> bool {
+        self.lock().parked
     }
 
     /// A panic while the lock was held leaves the state whole (the load is polled
@@ -219,9 +234,12 @@ impl Drop for Joined {
         if running && woken && state.callers > 0 {
             state.wake_all(None);
         }
-        let abandoned = self.hands_off && running && state.callers == 0;
+        let abandoned = running && state.callers == 0;
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let hand_off = abandoned && self.hands_off && runtime.is_some();
+        state.parked = abandoned && !hand_off;
         drop(state);
-        if abandoned && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if hand_off && let Some(runtime) = runtime {
             let mut task = self.fetch.join();
             task.hands_off = false;
             runtime.spawn(task);
@@ -442,6 +460,7 @@ mod tests {
         let waker = Waker::from(Arc::new(Counter::default()));
         assert!(poll(&mut first, &waker).is_pending());
         drop(first);
+        assert!(fetch.is_parked());
         send.send("t").unwrap();
         let token = fetch.join().now_or_never().expect("ready");
         assert_eq!(token.unwrap().access_token().expose(), "t");
@@ -464,6 +483,7 @@ mod tests {
             assert!(poll(&mut first, &waker).is_pending());
         });
         drop(runtime);
+        assert!(fetch.is_parked());
         send.send("t").unwrap();
         let token = fetch.join().now_or_never().expect("ready");
         assert_eq!(token.unwrap().access_token().expose(), "t");
