@@ -948,3 +948,55 @@ fn a_fetch_cut_off_by_its_runtime_is_started_again_by_the_next_caller() {
     let token = token.expect("the next caller waited for the dead fetch");
     assert_eq!(token.unwrap().access_token().expose(), "t-2");
 }
+
+/// A step that never answers, and says when it is dropped.
+struct NeverAnswers(Arc<std::sync::atomic::AtomicBool>);
+
+impl tokenfetch::TokenFetcher for NeverAnswers {
+    fn name(&self) -> &str {
+        "never"
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        _: &'a tokenfetch::Context,
+    ) -> tokenfetch::BoxFuture<'a, tokenfetch::Result<tokenfetch::TokenData>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+impl Drop for NeverAnswers {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// An engine dropped while a fetch its caller gave up on is cut off by its
+/// runtime's shutdown is freed: the unfinished fetch does not keep it alive.
+#[test]
+fn an_engine_is_freed_when_its_runtime_shuts_down_mid_fetch() {
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let engine = Engine::builder()
+        .step(NeverAnswers(Arc::clone(&dropped)))
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(50), engine.token_by_name("never")).await;
+        assert!(gave_up.is_err());
+    });
+    drop(engine);
+    assert!(
+        !dropped.load(Ordering::SeqCst),
+        "a task still runs the fetch"
+    );
+    drop(runtime);
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the engine outlived its last handle and its runtime"
+    );
+}

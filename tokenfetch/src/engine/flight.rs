@@ -4,9 +4,8 @@
 //! caller shares ([`SharedFetch`]). Callers drive the load in their own tasks
 //! (no task is spawned while one waits); when the last caller gives up before
 //! it is done, a task of its own finishes it, so a caller that gives up cancels
-//! nothing. A load left parked (its runtime shut down with nobody waiting) is
-//! replaced by a new one: it cannot go on without its runtime's connections and
-//! timers. The load bounds the whole work by the load timeout, caches the
+//! nothing; where no task can (its runtime shut down), the load is dropped and
+//! the next caller starts a new one. The load bounds the whole work by the load timeout, caches the
 //! result, remembers a failure and falls back to a still-valid token; its
 //! dependencies are resolved the same way, concurrently.
 
@@ -116,18 +115,15 @@ impl fmt::Debug for TokenFuture {
     }
 }
 
-/// Ends a slot's load number `load` if the load ends without finishing (it
-/// panicked, or it was parked and replaced); a load that finishes ends with its
-/// result, under the same lock, and disarms this.
-struct InflightGuard<'a> {
-    slot: Option<&'a Slot>,
-    load: u64,
-}
+/// Clears a slot's in-flight fetch if the load ends without finishing (it
+/// panicked, or it was dropped unfinished); a load that finishes clears it with
+/// its result, under the same lock, and disarms this.
+struct InflightGuard<'a>(Option<&'a Slot>);
 
 impl Drop for InflightGuard<'_> {
     fn drop(&mut self) {
-        if let Some(slot) = self.slot {
-            slot.state().ended(self.load);
+        if let Some(slot) = self.0 {
+            slot.state().inflight = None;
         }
     }
 }
@@ -138,20 +134,15 @@ impl Inner {
     fn resolve(inner: &Arc<Inner>, index: usize) -> Flight {
         let slot = &inner.steps[index].slot;
         let now = Instant::now();
-        // A parked load replaced here is dropped after the slot's lock is let go
-        // (its end takes the lock).
-        let mut parked = None;
         let mut state = slot.state();
         if let Some(token) = slot.fresh_at(now) {
             inner.record(index, now, Ok((TokenOrigin::Memory, 0, None)));
             return Flight::Ready(Some(Ok(token)));
         }
-        if state
-            .inflight
-            .as_ref()
-            .is_some_and(|fetch| fetch.is_parked())
-        {
-            parked = state.inflight.take();
+        // A load dropped unfinished before it ever ran (so before it could
+        // say it ended) is over: the next one starts.
+        if state.inflight.as_ref().is_some_and(|fetch| fetch.is_over()) {
+            state.inflight = None;
         }
         let joined = match &state.inflight {
             Some(fetch) => fetch.join(),
@@ -164,31 +155,24 @@ impl Inner {
                     inner.record(index, now, origin);
                     return Flight::Ready(Some(answer));
                 }
-                state.loads += 1;
-                let load = Inner::load(Arc::clone(inner), index, now, state.loads);
+                let load = Inner::load(Arc::clone(inner), index, now);
                 let fetch = SharedFetch::new(Box::pin(load));
                 state.inflight = Some(Arc::clone(&fetch));
                 fetch.join()
             }
         };
-        drop(state);
-        drop(parked);
         Flight::Joined(joined, Arc::clone(inner), index)
     }
 
-    /// Load number `number` of step `index`: obtain a token, cache it, remember
-    /// a failure, fall back to a still-valid token.
+    /// The fetch task of step `index`: obtain a token, cache it, remember a
+    /// failure, fall back to a still-valid token.
     pub(super) async fn load(
         self: Arc<Self>,
         index: usize,
         started: Instant,
-        number: u64,
     ) -> Result<Arc<TokenData>> {
         let step = &self.steps[index];
-        let mut inflight = InflightGuard {
-            slot: Some(&step.slot),
-            load: number,
-        };
+        let mut inflight = InflightGuard(Some(&step.slot));
         let previous = step.slot.entry().map(|entry| Arc::clone(&entry.token));
         let span = tracing::info_span!(
             "tokenfetch.fetch",
@@ -231,8 +215,8 @@ impl Inner {
                 .map(|entry| entry.expires_at.saturating_duration_since(now)),
         );
         let mut state = step.slot.state();
-        state.ended(number);
-        inflight.slot = None;
+        state.inflight = None;
+        inflight.0 = None;
         match result {
             Ok(entry) => {
                 let token = Arc::clone(&entry.token);

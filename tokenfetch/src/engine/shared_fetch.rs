@@ -12,9 +12,8 @@
 //! caller goes away before the load is done, a task of its own finishes it, so
 //! that it still caches its token and releases its store lock for the next
 //! callers. Where no task can take it (outside a runtime, or in one shutting
-//! down) it is left parked: a caller that joins it drives it, but the engine
-//! starts a new load instead, since the parked one's connections and timers may
-//! have gone with its runtime.
+//! down) it is dropped: its connections and timers may have gone with its
+//! runtime, and it holds the engine, which it would otherwise keep alive.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -41,9 +40,6 @@ struct State {
     free: Vec<usize>,
     /// The callers still waiting.
     callers: usize,
-    /// The last caller went away and no task took the load over: it waits for
-    /// the next caller, whose runtime may not be the one it was started in.
-    parked: bool,
     /// Whether the next caller that finds the load idle polls it: it was never
     /// polled, or it asked to be polled again since, or it was last polled with
     /// a single caller's own waker (whose wakes are not seen here). Otherwise
@@ -67,7 +63,6 @@ impl SharedFetch {
                 wakers: Vec::new(),
                 free: Vec::new(),
                 callers: 0,
-                parked: false,
                 poll_due: true,
             }),
         })
@@ -84,7 +79,6 @@ impl SharedFetch {
             }
         };
         state.callers += 1;
-        state.parked = false;
         Joined {
             fetch: Arc::clone(self),
             key,
@@ -93,11 +87,10 @@ impl SharedFetch {
         }
     }
 
-    /// Whether the load was left unfinished with nobody to drive it (see
-    /// [`Joined`]'s hand-off): its connections and timers may belong to a
-    /// runtime that is gone, so the engine starts a new load instead.
-    pub(crate) fn is_parked(&self) -> bool {
-        self.lock().parked
+    /// Whether the load is over: its output is known, or it was abandoned
+    /// unfinished.
+    pub(crate) fn is_over(&self) -> bool {
+        matches!(self.lock().stage, Stage::Done(_))
     }
 
     /// A panic while the lock was held leaves the state whole (the load is polled
@@ -140,6 +133,15 @@ fn panicked() -> Error {
     Error::new(ErrorKind::Internal, "the step's fetch panicked")
 }
 
+/// The error of a load dropped unfinished because no task could take it over.
+#[cold]
+fn abandoned_load() -> Error {
+    Error::new(
+        ErrorKind::Internal,
+        "the step's fetch was dropped unfinished: its last caller went away where no task could finish it (outside a runtime, or in one shutting down)",
+    )
+}
+
 /// One caller's wait on a [`SharedFetch`].
 pub(crate) struct Joined {
     fetch: Arc<SharedFetch>,
@@ -147,7 +149,7 @@ pub(crate) struct Joined {
     done: bool,
     /// Whether dropping it before the load is done hands the load to a task. The
     /// task's own wait does not: dropped, its runtime is shutting down (where a
-    /// new task is dropped at once), and the load waits for the next caller.
+    /// new task is dropped at once), and the load is dropped.
     hands_off: bool,
 }
 
@@ -235,11 +237,22 @@ impl Drop for Joined {
             state.wake_all(None);
         }
         let abandoned = running && state.callers == 0;
-        let runtime = tokio::runtime::Handle::try_current().ok();
-        let hand_off = abandoned && self.hands_off && runtime.is_some();
-        state.parked = abandoned && !hand_off;
+        let runtime = if abandoned && self.hands_off {
+            tokio::runtime::Handle::try_current().ok()
+        } else {
+            None
+        };
+        let mut dropped = None;
+        if abandoned && runtime.is_none() {
+            if let Stage::Running(load) = &mut state.stage {
+                dropped = load.take();
+            }
+            state.stage = Stage::Done(Err(abandoned_load()));
+        }
         drop(state);
-        if hand_off && let Some(runtime) = runtime {
+        // Outside the lock: the load's end takes its slot's lock.
+        drop(dropped);
+        if let Some(runtime) = runtime {
             let mut task = self.fetch.join();
             task.hands_off = false;
             runtime.spawn(task);
@@ -450,28 +463,28 @@ mod tests {
         drop(kept);
     }
 
-    /// A load dropped by its last caller outside a runtime waits for the next
-    /// caller, who finishes it.
+    /// A load whose last caller goes away outside a runtime, where no task can
+    /// take it, is dropped (it holds the engine), and is over for anyone who
+    /// joins it still.
     #[test]
-    fn an_abandoned_load_outside_a_runtime_is_finished_by_the_next_caller() {
+    fn an_abandoned_load_outside_a_runtime_is_dropped() {
         let (send, receive) = oneshot::channel();
         let fetch = SharedFetch::new(load(receive));
         let mut first = fetch.join();
         let waker = Waker::from(Arc::new(Counter::default()));
         assert!(poll(&mut first, &waker).is_pending());
         drop(first);
-        assert!(fetch.is_parked());
-        send.send("t").unwrap();
-        let token = fetch.join().now_or_never().expect("ready");
-        assert_eq!(token.unwrap().access_token().expose(), "t");
+        assert!(send.is_closed(), "the load was kept");
+        assert!(fetch.is_over());
+        let error = fetch.join().now_or_never().expect("ready").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Internal);
     }
 
     /// The task a load was handed to is dropped with its runtime: it does not
     /// hand the load on (a runtime shutting down drops a new task at once, which
-    /// would hand it on again, without end), and the load waits for the next
-    /// caller.
+    /// would hand it on again, without end), and the load is dropped with it.
     #[test]
-    fn a_load_handed_to_a_task_outlives_the_runtime() {
+    fn a_load_handed_to_a_task_is_dropped_with_the_runtime() {
         let (send, receive) = oneshot::channel();
         let fetch = SharedFetch::new(load(receive));
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -482,11 +495,10 @@ mod tests {
             let waker = Waker::from(Arc::new(Counter::default()));
             assert!(poll(&mut first, &waker).is_pending());
         });
+        assert!(!send.is_closed(), "a task of its own holds the load");
         drop(runtime);
-        assert!(fetch.is_parked());
-        send.send("t").unwrap();
-        let token = fetch.join().now_or_never().expect("ready");
-        assert_eq!(token.unwrap().access_token().expose(), "t");
+        assert!(send.is_closed(), "the load outlived its runtime");
+        assert!(fetch.is_over());
     }
 
     #[test]

@@ -162,9 +162,6 @@ mod coarse {
 pub(crate) struct SlotState {
     /// The load in flight, which every caller joins.
     pub(crate) inflight: Option<Arc<SharedFetch>>,
-    /// The number of the last load started: a load that ends clears `inflight`
-    /// only while it is still its own (a parked load may have been replaced).
-    pub(crate) loads: u64,
     pub(crate) failure: Option<(Instant, Error)>,
     /// A token that was invalidated: the next load does not take it from the
     /// store, and removes it there.
@@ -174,15 +171,6 @@ pub(crate) struct SlotState {
     pub(crate) fetched_once: bool,
     /// A refresh token the server refused: never offered again.
     pub(crate) refused_refresh: Option<Secret>,
-}
-
-impl SlotState {
-    /// Load number `load` ended: it is no longer in flight.
-    pub(crate) fn ended(&mut self, load: u64) {
-        if self.loads == load {
-            self.inflight = None;
-        }
-    }
 }
 
 /// One step's cache.
