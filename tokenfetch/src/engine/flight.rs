@@ -115,15 +115,18 @@ impl fmt::Debug for TokenFuture {
     }
 }
 
-/// Clears a slot's in-flight fetch if the load ends without finishing (it
-/// panicked, or it was dropped unfinished); a load that finishes clears it with
-/// its result, under the same lock, and disarms this.
-struct InflightGuard<'a>(Option<&'a Slot>);
+/// Ends a slot's load number `load` if the load ends without finishing (it
+/// panicked, or it was dropped unfinished); a load that finishes ends with its
+/// result, under the same lock, and disarms this.
+struct InflightGuard<'a> {
+    slot: Option<&'a Slot>,
+    load: u64,
+}
 
 impl Drop for InflightGuard<'_> {
     fn drop(&mut self) {
-        if let Some(slot) = self.0 {
-            slot.state().inflight = None;
+        if let Some(slot) = self.slot {
+            slot.state().ended(self.load);
         }
     }
 }
@@ -139,13 +142,10 @@ impl Inner {
             inner.record(index, now, Ok((TokenOrigin::Memory, 0, None)));
             return Flight::Ready(Some(Ok(token)));
         }
-        // A load dropped unfinished before it ever ran (so before it could
-        // say it ended) is over: the next one starts.
-        if state.inflight.as_ref().is_some_and(|fetch| fetch.is_over()) {
-            state.inflight = None;
-        }
-        let joined = match &state.inflight {
-            Some(fetch) => fetch.join(),
+        // A load that is over but has not ended yet (dropped unfinished, its
+        // end still to run) is not joined: a new one starts.
+        let joined = match state.inflight.as_ref().and_then(SharedFetch::try_join) {
+            Some(joined) => joined,
             None => {
                 if let Some((failed_at, error)) = &state.failure
                     && now < *failed_at + inner.refresh.failure_cooldown_value()
@@ -155,24 +155,30 @@ impl Inner {
                     inner.record(index, now, origin);
                     return Flight::Ready(Some(answer));
                 }
-                let load = Inner::load(Arc::clone(inner), index, now);
+                state.loads += 1;
+                let load = Inner::load(Arc::clone(inner), index, now, state.loads);
                 let fetch = SharedFetch::new(Box::pin(load));
-                state.inflight = Some(Arc::clone(&fetch));
-                fetch.join()
+                let joined = fetch.try_join().expect("a new load is running");
+                state.inflight = Some(fetch);
+                joined
             }
         };
         Flight::Joined(joined, Arc::clone(inner), index)
     }
 
-    /// The fetch task of step `index`: obtain a token, cache it, remember a
-    /// failure, fall back to a still-valid token.
+    /// Load number `number` of step `index`: obtain a token, cache it, remember
+    /// a failure, fall back to a still-valid token.
     pub(super) async fn load(
         self: Arc<Self>,
         index: usize,
         started: Instant,
+        number: u64,
     ) -> Result<Arc<TokenData>> {
         let step = &self.steps[index];
-        let mut inflight = InflightGuard(Some(&step.slot));
+        let mut inflight = InflightGuard {
+            slot: Some(&step.slot),
+            load: number,
+        };
         let previous = step.slot.entry().map(|entry| Arc::clone(&entry.token));
         let span = tracing::info_span!(
             "tokenfetch.fetch",
@@ -215,8 +221,8 @@ impl Inner {
                 .map(|entry| entry.expires_at.saturating_duration_since(now)),
         );
         let mut state = step.slot.state();
-        state.inflight = None;
-        inflight.0 = None;
+        state.ended(number);
+        inflight.slot = None;
         match result {
             Ok(entry) => {
                 let token = Arc::clone(&entry.token);

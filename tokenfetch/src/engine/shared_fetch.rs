@@ -13,7 +13,8 @@
 //! that it still caches its token and releases its store lock for the next
 //! callers. Where no task can take it (outside a runtime, or in one shutting
 //! down) it is dropped: its connections and timers may have gone with its
-//! runtime, and it holds the engine, which it would otherwise keep alive.
+//! runtime, and it holds the engine, which it would otherwise keep alive (a
+//! store lock it held then runs out with its lease).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -68,9 +69,25 @@ impl SharedFetch {
         })
     }
 
-    /// A new caller's wait for the load's output.
-    pub(crate) fn join(self: &Arc<Self>) -> Joined {
+    /// A new caller's wait for the load's output, unless the load is over (its
+    /// output is known, or it was dropped unfinished): then `None`, and the
+    /// engine starts a new load.
+    pub(crate) fn try_join(self: &Arc<Self>) -> Option<Joined> {
         let mut state = self.lock();
+        match state.stage {
+            Stage::Running(_) => Some(self.joined(&mut state, true)),
+            Stage::Done(_) => None,
+        }
+    }
+
+    /// A new caller's wait for the load's output, whatever its stage.
+    #[cfg(test)]
+    pub(crate) fn join(self: &Arc<Self>) -> Joined {
+        self.joined(&mut self.lock(), true)
+    }
+
+    /// Registers a caller, under the lock.
+    fn joined(self: &Arc<Self>, state: &mut State, hands_off: bool) -> Joined {
         let key = match state.free.pop() {
             Some(key) => key,
             None => {
@@ -83,14 +100,8 @@ impl SharedFetch {
             fetch: Arc::clone(self),
             key,
             done: false,
-            hands_off: true,
+            hands_off,
         }
-    }
-
-    /// Whether the load is over: its output is known, or it was abandoned
-    /// unfinished.
-    pub(crate) fn is_over(&self) -> bool {
-        matches!(self.lock().stage, Stage::Done(_))
     }
 
     /// A panic while the lock was held leaves the state whole (the load is polled
@@ -236,26 +247,32 @@ impl Drop for Joined {
         if running && woken && state.callers > 0 {
             state.wake_all(None);
         }
-        let abandoned = running && state.callers == 0;
-        let runtime = if abandoned && self.hands_off {
-            tokio::runtime::Handle::try_current().ok()
-        } else {
-            None
-        };
-        let mut dropped = None;
-        if abandoned && runtime.is_none() {
-            if let Stage::Running(load) = &mut state.stage {
-                dropped = load.take();
-            }
-            state.stage = Stage::Done(Err(abandoned_load()));
+        if !(running && state.callers == 0) {
+            return;
         }
-        drop(state);
-        // Outside the lock: the load's end takes its slot's lock.
-        drop(dropped);
-        if let Some(runtime) = runtime {
-            let mut task = self.fetch.join();
-            task.hands_off = false;
-            runtime.spawn(task);
+        // Abandoned: a task of its own finishes the load (its wait is
+        // registered under this lock, so that no caller finds the load
+        // abandoned meanwhile), or, where no task can, the load is dropped.
+        let runtime = self
+            .hands_off
+            .then(|| tokio::runtime::Handle::try_current().ok())
+            .flatten();
+        match runtime {
+            Some(runtime) => {
+                let task = self.fetch.joined(&mut state, false);
+                drop(state);
+                runtime.spawn(task);
+            }
+            None => {
+                let load = match &mut state.stage {
+                    Stage::Running(load) => load.take(),
+                    Stage::Done(_) => None,
+                };
+                state.stage = Stage::Done(Err(abandoned_load()));
+                drop(state);
+                // Outside the lock: the load's end takes its slot's lock.
+                drop(load);
+            }
         }
     }
 }
@@ -475,7 +492,7 @@ mod tests {
         assert!(poll(&mut first, &waker).is_pending());
         drop(first);
         assert!(send.is_closed(), "the load was kept");
-        assert!(fetch.is_over());
+        assert!(fetch.try_join().is_none(), "an abandoned load was joined");
         let error = fetch.join().now_or_never().expect("ready").unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Internal);
     }
@@ -498,7 +515,7 @@ mod tests {
         assert!(!send.is_closed(), "a task of its own holds the load");
         drop(runtime);
         assert!(send.is_closed(), "the load outlived its runtime");
-        assert!(fetch.is_over());
+        assert!(fetch.try_join().is_none(), "an abandoned load was joined");
     }
 
     #[test]

@@ -162,6 +162,10 @@ mod coarse {
 pub(crate) struct SlotState {
     /// The load in flight, which every caller joins.
     pub(crate) inflight: Option<Arc<SharedFetch>>,
+    /// The number of the last load started: a load that ends clears `inflight`
+    /// only while it is still its own (a load dropped unfinished may have been
+    /// replaced before its end ran).
+    pub(crate) loads: u64,
     pub(crate) failure: Option<(Instant, Error)>,
     /// A token that was invalidated: the next load does not take it from the
     /// store, and removes it there.
@@ -171,6 +175,15 @@ pub(crate) struct SlotState {
     pub(crate) fetched_once: bool,
     /// A refresh token the server refused: never offered again.
     pub(crate) refused_refresh: Option<Secret>,
+}
+
+impl SlotState {
+    /// Load number `load` ended: it is no longer in flight.
+    pub(crate) fn ended(&mut self, load: u64) {
+        if self.loads == load {
+            self.inflight = None;
+        }
+    }
 }
 
 /// One step's cache.
@@ -267,6 +280,24 @@ mod tests {
 
     use super::*;
     use crate::engine::RefreshPolicy;
+
+    /// A load that ends clears the in-flight mark only while it is its own: a
+    /// load dropped unfinished, whose end runs late, leaves its successor's.
+    #[test]
+    fn a_load_ends_only_its_own_in_flight_mark() {
+        let mut state = SlotState::default();
+        for load in 1..=2 {
+            state.loads = load;
+            state.inflight = Some(SharedFetch::new(Box::pin(std::future::pending())));
+        }
+        state.ended(1);
+        assert!(
+            state.inflight.is_some(),
+            "the first load cleared the second's mark"
+        );
+        state.ended(2);
+        assert!(state.inflight.is_none());
+    }
 
     proptest! {
         /// For any lifetime, margin, jitter (configured and drawn) and clock
