@@ -322,18 +322,19 @@ async fn a_fleet_sharing_a_file_sends_one_request_per_step_when_the_server_is_sl
     let server = MockServer::start().await;
     for step in ["app", "user"] {
         Mock::given(path(format!("/{step}")))
-            .respond_with(Issuer::new(step).slow_first(Duration::from_millis(2000)))
+            .respond_with(Issuer::new(step).slow_first(Duration::from_millis(3000)))
             .mount(&server)
             .await;
     }
     let file = temp_file("slow-fleet");
-    // A lease under a third of the slow answer: only renewal can keep the lock
-    // (renewed every 200 ms: slack for a loaded machine).
+    // A lease a third of the slow answer: only renewal can keep the lock
+    // (renewed every 333 ms, so a renewal may come 667 ms late: slack for a
+    // loaded machine, where 200 callers poll the store through file locks).
     let engines: Vec<Engine> = (0..4)
         .map(|_| {
             chain(&server, "one")
                 .store(FileStore::new(&file))
-                .store_lease(Duration::from_millis(600))
+                .store_lease(Duration::from_millis(1000))
                 .build()
                 .unwrap()
         })
