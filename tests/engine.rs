@@ -766,17 +766,22 @@ async fn graph_errors_name_their_steps() {
     assert!(unknown.to_string().contains("no step named `zzz`"));
 }
 
+/// A runtime of one thread, with timers and I/O, for a test that drives (or
+/// drops) runtimes itself.
+fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Never an expired token, even when the timer that marks a token due cannot run:
 /// the runtime's only thread is blocked (starved), or its clock is paused, while
 /// the token's two seconds of life pass.
 #[test]
 fn an_expired_token_is_never_served_when_the_timer_cannot_run() {
     for paused in [false, true] {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(false)
-            .build()
-            .unwrap();
+        let runtime = current_thread_runtime();
         runtime.block_on(async {
             let server = MockServer::start().await;
             let tokens = Tokens::new("t").expires_in(2);
@@ -920,12 +925,6 @@ impl Respond for SlowFirst {
 /// another runtime, starts the fetch again rather than resuming a dead one.
 #[test]
 fn a_fetch_cut_off_by_its_runtime_is_started_again_by_the_next_caller() {
-    let new_runtime = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    };
     let server_runtime = tokio::runtime::Runtime::new().unwrap();
     let server = server_runtime.block_on(MockServer::start());
     let tokens = Tokens::new("t");
@@ -935,14 +934,14 @@ fn a_fetch_cut_off_by_its_runtime_is_started_again_by_the_next_caller() {
             .mount(&server),
     );
     let engine = engine(&server).step(step("t", &[])).build().unwrap();
-    let first = new_runtime();
+    let first = current_thread_runtime();
     first.block_on(async {
         let gave_up =
             tokio::time::timeout(Duration::from_millis(200), engine.token_by_name("t")).await;
         assert!(gave_up.is_err());
     });
     drop(first);
-    let token = new_runtime().block_on(async {
+    let token = current_thread_runtime().block_on(async {
         tokio::time::timeout(Duration::from_secs(5), engine.token_by_name("t")).await
     });
     let token = token.expect("the next caller waited for the dead fetch");
@@ -980,10 +979,7 @@ fn an_engine_is_freed_when_its_runtime_shuts_down_mid_fetch() {
         .step(NeverAnswers(Arc::clone(&dropped)))
         .build()
         .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = current_thread_runtime();
     runtime.block_on(async {
         let gave_up =
             tokio::time::timeout(Duration::from_millis(50), engine.token_by_name("never")).await;

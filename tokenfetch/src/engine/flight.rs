@@ -5,9 +5,9 @@
 //! (no task is spawned while one waits); when the last caller gives up before
 //! it is done, a task of its own finishes it, so a caller that gives up cancels
 //! nothing; where no task can (its runtime shut down), the load is dropped and
-//! the next caller starts a new one. The load bounds the whole work by the load timeout, caches the
-//! result, remembers a failure and falls back to a still-valid token; its
-//! dependencies are resolved the same way, concurrently.
+//! the next caller starts a new one. The load bounds the whole work by the load
+//! timeout, caches the result, remembers a failure and falls back to a
+//! still-valid token; its dependencies are resolved the same way, concurrently.
 
 use std::fmt;
 use std::pin::Pin;
